@@ -1,0 +1,12 @@
+/*
+ * crmcore — the whole public API. Include this one header.
+ */
+#ifndef CRM_CRM_H
+#define CRM_CRM_H
+
+#include "common.h"
+#include "db.h"
+#include "lead.h"
+#include "event.h"
+
+#endif /* CRM_CRM_H */

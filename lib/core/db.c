@@ -1,0 +1,219 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/registry.h"
+#include "core/core.h"
+
+#define CRM_ACTOR_MAX 128
+#define CRM_DEALER_ID_MAX 64
+
+static int check_backend(const crm_backend *b)
+{
+    if (b->version == 0 || b->version > CRM_BACKEND_VERSION)
+        return crm_error_set(CRM_EINVALID,
+                             "backend.version: %u is not supported (this library speaks 1..%d)",
+                             b->version, CRM_BACKEND_VERSION);
+    /* Every member of version 1 is required. */
+#define REQUIRE(member)                                                                             \
+    if (!b->member)                                                                                \
+        return crm_error_set(CRM_EINVALID, "backend.%s: required member is NULL", #member);
+    REQUIRE(free)
+    REQUIRE(schema_version)
+    REQUIRE(tx_begin)
+    REQUIRE(tx_commit)
+    REQUIRE(tx_rollback)
+    REQUIRE(lead_insert)
+    REQUIRE(lead_update)
+    REQUIRE(lead_get)
+    REQUIRE(lead_scan)
+    REQUIRE(key_put)
+    REQUIRE(key_find)
+    REQUIRE(event_append)
+    REQUIRE(event_scan)
+#undef REQUIRE
+    return 0;
+}
+
+int crm_db_open_backend(crm_db **out, crm_backend *backend)
+{
+    if (!out)
+        return crm_error_set(CRM_EINVALID, "out: required");
+    *out = NULL;
+    if (!backend)
+        return crm_error_set(CRM_EINVALID, "backend: required");
+    int rc = check_backend(backend);
+    if (rc)
+        return rc;
+    crm_db *db = calloc(1, sizeof *db);
+    char *actor = crm__strdup("system");
+    if (!db || !actor) {
+        free(db);
+        free(actor);
+        return crm__error_nomem();
+    }
+    db->backend = backend;
+    db->actor = actor;
+    crm__idgen_init(&db->idgen);
+    *out = db;
+    return 0;
+}
+
+int crm_db_open(crm_db **out, const char *uri, const crm_db_options *opts)
+{
+    if (!out)
+        return crm_error_set(CRM_EINVALID, "out: required");
+    *out = NULL;
+    if (!uri)
+        return crm_error_set(CRM_EINVALID, "uri: required");
+    crm_backend *backend;
+    int rc = crm__backend_open_uri(&backend, uri, opts);
+    if (rc)
+        return rc;
+    rc = crm_db_open_backend(out, backend);
+    if (rc)
+        backend->free(backend);
+    return rc;
+}
+
+void crm_db_close(crm_db *db)
+{
+    if (!db)
+        return;
+    db->backend->free(db->backend); /* rolls back an open transaction */
+    free((char *)db->scope.dealer_id);
+    free(db->actor);
+    free(db);
+}
+
+int crm_db_schema_version(int *out, crm_db *db)
+{
+    if (!out || !db)
+        return crm_error_set(CRM_EINVALID, "%s: required", out ? "db" : "out");
+    return db->backend->schema_version(db->backend, out);
+}
+
+int crm_db_begin(crm_db *db)
+{
+    if (!db)
+        return crm_error_set(CRM_EINVALID, "db: required");
+    int rc = db->backend->tx_begin(db->backend);
+    if (rc == 0)
+        db->tx_depth++;
+    return rc;
+}
+
+int crm_db_commit(crm_db *db)
+{
+    if (!db)
+        return crm_error_set(CRM_EINVALID, "db: required");
+    if (db->tx_depth == 0)
+        return crm_error_set(CRM_ECONFLICT, "transaction: commit without begin");
+    int rc = db->backend->tx_commit(db->backend);
+    if (rc == 0)
+        db->tx_depth--;
+    return rc;
+}
+
+int crm_db_rollback(crm_db *db)
+{
+    if (!db)
+        return crm_error_set(CRM_EINVALID, "db: required");
+    if (db->tx_depth == 0)
+        return crm_error_set(CRM_ECONFLICT, "transaction: rollback without begin");
+    /* The level is gone whatever the backend answers (see tx_rollback). */
+    db->tx_depth--;
+    return db->backend->tx_rollback(db->backend);
+}
+
+int crm_db_transaction_depth(const crm_db *db)
+{
+    return db ? db->tx_depth : 0;
+}
+
+int crm__tx_begin(crm_db *db)
+{
+    return db->backend->tx_begin(db->backend);
+}
+
+int crm__tx_end(crm_db *db, int rc)
+{
+    if (rc == 0)
+        return db->backend->tx_commit(db->backend);
+    /* Keep the first failure's message: it says what the caller did wrong. */
+    crm_error saved = *crm_error_last();
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", saved.message);
+    db->backend->tx_rollback(db->backend);
+    return crm_error_set(rc, "%s", msg);
+}
+
+/* Checks an identifier given by a caller: printable ASCII or UTF-8 text
+ * without control characters, 1..max bytes. */
+static int check_label(const char *field, const char *value, size_t max)
+{
+    size_t len = strlen(value);
+    if (len == 0 || len > max)
+        return crm_error_set(CRM_EINVALID, "%s: expected 1 to %zu bytes, got %zu", field, max, len);
+    if (!crm__utf8_valid(value, len))
+        return crm_error_set(CRM_EINVALID, "%s: invalid UTF-8", field);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)value[i] < 0x20 || value[i] == 0x7F)
+            return crm_error_set(CRM_EINVALID, "%s: control character at byte %zu", field, i);
+    return 0;
+}
+
+int crm_db_set_scope(crm_db *db, const char *dealer_id)
+{
+    if (!db)
+        return crm_error_set(CRM_EINVALID, "db: required");
+    char *copy = NULL;
+    if (dealer_id) {
+        int rc = check_label("scope.dealer_id", dealer_id, CRM_DEALER_ID_MAX);
+        if (rc)
+            return rc;
+        if (!(copy = crm__strdup(dealer_id)))
+            return crm__error_nomem();
+    }
+    free((char *)db->scope.dealer_id);
+    db->scope.dealer_id = copy;
+    return 0;
+}
+
+const char *crm_db_scope(const crm_db *db)
+{
+    return db ? db->scope.dealer_id : NULL;
+}
+
+int crm_db_set_actor(crm_db *db, const char *actor)
+{
+    if (!db)
+        return crm_error_set(CRM_EINVALID, "db: required");
+    if (!actor)
+        return crm_error_set(CRM_EINVALID, "actor: required");
+    int rc = check_label("actor", actor, CRM_ACTOR_MAX);
+    if (rc)
+        return rc;
+    char *copy = crm__strdup(actor);
+    if (!copy)
+        return crm__error_nomem();
+    free(db->actor);
+    db->actor = copy;
+    return 0;
+}
+
+void crm_db_set_time(crm_db *db, int64_t unix_ms)
+{
+    if (db)
+        db->fixed_time = unix_ms;
+}
+
+int64_t crm_db_now(const crm_db *db)
+{
+    return db && db->fixed_time ? db->fixed_time : crm__time_system_ms();
+}
+
+void crm_free(void *ptr)
+{
+    free(ptr);
+}

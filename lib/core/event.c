@@ -1,0 +1,78 @@
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+
+int crm__event_append(crm_db *db, const char *kind, const char *entity_type, const char *entity_id,
+                      const char *dealer_id, const char *data_json)
+{
+    char id[CRM_ID_LEN + 1];
+    int64_t now = crm_db_now(db);
+    crm__idgen_next(&db->idgen, now, id);
+    crm_event e = {
+        .id = id,
+        .at = now,
+        .kind = kind,
+        .entity_type = entity_type,
+        .entity_id = entity_id,
+        .dealer_id = dealer_id,
+        .actor = db->actor,
+        .data = data_json,
+    };
+    return db->backend->event_append(db->backend, &e);
+}
+
+int crm_event_iter_new(crm_iter **out, crm_db *db, const char *entity_id)
+{
+    if (!out || !db || !entity_id)
+        return crm_error_set(CRM_EINVALID, "%s: required", !out ? "out" : !db ? "db" : "entity_id");
+    *out = NULL;
+    if (!crm__id_valid(entity_id))
+        return crm_error_set(CRM_EINVALID, "entity_id: expected a UUID");
+    crm_backend_iter *cursor;
+    int rc = db->backend->event_scan(db->backend, &db->scope, entity_id, &cursor);
+    if (rc == 0)
+        rc = crm__iter_new(out, CRM_ITER_EVENT, cursor);
+    return rc;
+}
+
+int crm_event_next(const crm_event **out, crm_iter *iter)
+{
+    if (!out || !iter)
+        return crm_error_set(CRM_EINVALID, "%s: required", out ? "iter" : "out");
+    if (iter->kind != CRM_ITER_EVENT)
+        return crm_error_set(CRM_EINVALID, "iter: not an event iterator");
+    int rc = iter->cursor->next(iter->cursor, &iter->current.event);
+    *out = rc == 0 ? &iter->current.event : NULL;
+    return rc;
+}
+
+int crm_event_to_json(char **out, const crm_event *e)
+{
+    if (!out || !e)
+        return crm_error_set(CRM_EINVALID, "%s: required", out ? "event" : "out");
+    *out = NULL;
+    char at[CRM_ISO_TIME_LEN + 1];
+    crm__time_format(e->at, at);
+    cJSON *o = cJSON_CreateObject();
+    bool ok = o && cJSON_AddStringToObject(o, "id", e->id) && cJSON_AddStringToObject(o, "at", at) &&
+              cJSON_AddStringToObject(o, "kind", e->kind) &&
+              cJSON_AddStringToObject(o, "entity_type", e->entity_type) &&
+              cJSON_AddStringToObject(o, "entity_id", e->entity_id) &&
+              (e->dealer_id ? cJSON_AddStringToObject(o, "dealer_id", e->dealer_id)
+                            : cJSON_AddNullToObject(o, "dealer_id")) &&
+              cJSON_AddStringToObject(o, "actor", e->actor);
+    if (ok) {
+        cJSON *data = e->data ? cJSON_Parse(e->data) : cJSON_CreateNull();
+        ok = data && cJSON_AddItemToObject(o, "data", data);
+        if (!ok)
+            cJSON_Delete(data);
+    }
+    char *text = ok ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!text)
+        return crm__error_nomem();
+    *out = text;
+    return 0;
+}
