@@ -326,14 +326,19 @@ typedef struct sqlite_iter {
     sqlite_backend *s;
     sqlite3_stmt *st;
     scan_kind kind;
+    bool done; /* sqlite3_step after SQLITE_DONE would start over */
 } sqlite_iter;
 
 static int sb_iter_next(crm_backend_iter *it, void *record)
 {
     sqlite_iter *si = (sqlite_iter *)it;
-    int rc = sqlite3_step(si->st);
-    if (rc == SQLITE_DONE)
+    if (si->done)
         return CRM_ITEROVER;
+    int rc = sqlite3_step(si->st);
+    if (rc == SQLITE_DONE) {
+        si->done = true;
+        return CRM_ITEROVER;
+    }
     if (rc != SQLITE_ROW)
         return fail(si->s, rc, "scan");
     if (si->kind == SCAN_LEADS) {

@@ -1,0 +1,232 @@
+/* How the core uses the storage interface: version checks on registration,
+ * the scope passed on every read, one transaction per write, and rollback
+ * when any step fails. A wrapper backend counts calls and injects failures
+ * (the fake-backend habit of libgit2's odb tests). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <crm/crm.h>
+#include <crm/sys/backend.h>
+
+typedef struct counting_backend {
+    crm_backend parent;
+    crm_backend *inner;
+    int begins, commits, rollbacks, reads, writes;
+    char last_scope[64]; /* "*" for everything */
+    int fail_event_append; /* inject a storage error */
+} counting_backend;
+
+static counting_backend *cb_of(crm_backend *b)
+{
+    return (counting_backend *)b;
+}
+
+static void note_scope(counting_backend *c, const crm_scope *scope)
+{
+    c->reads++;
+    strncpy(c->last_scope, scope && scope->dealer_id ? scope->dealer_id : "*", sizeof c->last_scope - 1);
+}
+
+static void cb_free(crm_backend *b)
+{
+    cb_of(b)->inner->free(cb_of(b)->inner);
+    free(b);
+}
+static int cb_schema_version(crm_backend *b, int *out)
+{
+    return cb_of(b)->inner->schema_version(cb_of(b)->inner, out);
+}
+static int cb_tx_begin(crm_backend *b)
+{
+    cb_of(b)->begins++;
+    return cb_of(b)->inner->tx_begin(cb_of(b)->inner);
+}
+static int cb_tx_commit(crm_backend *b)
+{
+    cb_of(b)->commits++;
+    return cb_of(b)->inner->tx_commit(cb_of(b)->inner);
+}
+static int cb_tx_rollback(crm_backend *b)
+{
+    cb_of(b)->rollbacks++;
+    return cb_of(b)->inner->tx_rollback(cb_of(b)->inner);
+}
+static int cb_lead_insert(crm_backend *b, const crm_lead *l)
+{
+    cb_of(b)->writes++;
+    return cb_of(b)->inner->lead_insert(cb_of(b)->inner, l);
+}
+static int cb_lead_update(crm_backend *b, const crm_lead *l)
+{
+    cb_of(b)->writes++;
+    return cb_of(b)->inner->lead_update(cb_of(b)->inner, l);
+}
+static int cb_lead_get(crm_backend *b, const crm_scope *s, const char *id, crm_lead *out)
+{
+    note_scope(cb_of(b), s);
+    return cb_of(b)->inner->lead_get(cb_of(b)->inner, s, id, out);
+}
+static int cb_lead_scan(crm_backend *b, const crm_scope *s, const crm_lead_filter *f, crm_backend_iter **out)
+{
+    note_scope(cb_of(b), s);
+    return cb_of(b)->inner->lead_scan(cb_of(b)->inner, s, f, out);
+}
+static int cb_key_put(crm_backend *b, const char *kind, const char *key, const char *id)
+{
+    cb_of(b)->writes++;
+    return cb_of(b)->inner->key_put(cb_of(b)->inner, kind, key, id);
+}
+static int cb_key_find(crm_backend *b, const char *kind, const char *key, crm_backend_id_cb cb, void *p)
+{
+    return cb_of(b)->inner->key_find(cb_of(b)->inner, kind, key, cb, p);
+}
+static int cb_event_append(crm_backend *b, const crm_event *e)
+{
+    if (cb_of(b)->fail_event_append)
+        return crm_error_set(CRM_ESTORAGE, "storage: injected failure");
+    cb_of(b)->writes++;
+    return cb_of(b)->inner->event_append(cb_of(b)->inner, e);
+}
+static int cb_event_scan(crm_backend *b, const crm_scope *s, const char *id, crm_backend_iter **out)
+{
+    note_scope(cb_of(b), s);
+    return cb_of(b)->inner->event_scan(cb_of(b)->inner, s, id, out);
+}
+
+static counting_backend *counting_new(void)
+{
+    counting_backend *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    assert_int_equal(crm_sqlite_backend_open(&c->inner, ":memory:", NULL), 0);
+    c->parent = (crm_backend){
+        .version = CRM_BACKEND_VERSION,
+        .name = "counting",
+        .free = cb_free,
+        .schema_version = cb_schema_version,
+        .tx_begin = cb_tx_begin,
+        .tx_commit = cb_tx_commit,
+        .tx_rollback = cb_tx_rollback,
+        .lead_insert = cb_lead_insert,
+        .lead_update = cb_lead_update,
+        .lead_get = cb_lead_get,
+        .lead_scan = cb_lead_scan,
+        .key_put = cb_key_put,
+        .key_find = cb_key_find,
+        .event_append = cb_event_append,
+        .event_scan = cb_event_scan,
+    };
+    return c;
+}
+
+static void registration_checks_the_version(void **state)
+{
+    (void)state;
+    counting_backend *c = counting_new();
+    crm_db *db = (crm_db *)0x1;
+    c->parent.version = 0;
+    assert_int_equal(crm_db_open_backend(&db, &c->parent), CRM_EINVALID);
+    assert_non_null(strstr(crm_error_last()->message, "backend.version: 0"));
+    assert_null(db);
+    c->parent.version = CRM_BACKEND_VERSION + 1;
+    assert_int_equal(crm_db_open_backend(&db, &c->parent), CRM_EINVALID);
+    c->parent.version = CRM_BACKEND_VERSION;
+    c->parent.event_scan = NULL;
+    assert_int_equal(crm_db_open_backend(&db, &c->parent), CRM_EINVALID);
+    assert_non_null(strstr(crm_error_last()->message, "backend.event_scan"));
+    /* On failure the caller still owns the backend. */
+    c->parent.free(&c->parent);
+    assert_int_equal(crm_db_open_backend(&db, NULL), CRM_EINVALID);
+}
+
+static void every_read_carries_the_scope(void **state)
+{
+    (void)state;
+    counting_backend *c = counting_new();
+    crm_db *db;
+    assert_int_equal(crm_db_open_backend(&db, &c->parent), 0);
+    crm_ingest_result r;
+    assert_int_equal(crm_lead_ingest(&r, db, "{\"channel\":\"website\",\"phone\":\"13800000001\",\"dealer_id\":\"D7\"}"), 0);
+    crm_lead *l;
+    assert_int_equal(crm_lead_get(&l, db, r.id), 0);
+    crm_lead_free(l);
+    assert_string_equal(c->last_scope, "*");
+    assert_int_equal(crm_db_set_scope(db, "D7"), 0);
+    int reads = c->reads;
+    assert_int_equal(crm_lead_get(&l, db, r.id), 0);
+    crm_lead_free(l);
+    assert_string_equal(c->last_scope, "D7");
+    strcpy(c->last_scope, "?");
+    crm_iter *it;
+    assert_int_equal(crm_lead_iter_new(&it, db, NULL), 0);
+    crm_iter_free(it);
+    assert_string_equal(c->last_scope, "D7");
+    strcpy(c->last_scope, "?");
+    assert_int_equal(crm_event_iter_new(&it, db, r.id), 0);
+    crm_iter_free(it);
+    assert_string_equal(c->last_scope, "D7");
+    /* A duplicate check reads through the scope too. */
+    strcpy(c->last_scope, "?");
+    assert_int_equal(crm_lead_ingest(&r, db, "{\"channel\":\"website\",\"phone\":\"13800000001\"}"), 0);
+    assert_int_equal(r.outcome, CRM_INGEST_DUPLICATE);
+    assert_string_equal(c->last_scope, "D7");
+    assert_int_equal(c->reads, reads + 4);
+    crm_db_close(db);
+}
+
+static void each_ingest_is_one_transaction(void **state)
+{
+    (void)state;
+    counting_backend *c = counting_new();
+    crm_db *db;
+    assert_int_equal(crm_db_open_backend(&db, &c->parent), 0);
+    assert_int_equal(crm_lead_ingest(NULL, db, "{\"channel\":\"website\",\"phone\":\"13800000001\"}"), 0);
+    assert_int_equal(c->begins, 1);
+    assert_int_equal(c->commits, 1);
+    assert_int_equal(c->writes, 3); /* lead, key, event */
+    /* Bad input never reaches the storage. */
+    assert_int_equal(crm_lead_ingest(NULL, db, "{\"channel\":1}"), CRM_EINVALID);
+    assert_int_equal(c->begins, 1);
+    crm_db_close(db);
+}
+
+static void a_failing_step_rolls_back_the_write(void **state)
+{
+    (void)state;
+    counting_backend *c = counting_new();
+    crm_db *db;
+    assert_int_equal(crm_db_open_backend(&db, &c->parent), 0);
+    c->fail_event_append = 1;
+    crm_ingest_result r;
+    assert_int_equal(crm_lead_ingest(&r, db, "{\"channel\":\"website\",\"phone\":\"13800000001\"}"), CRM_ESTORAGE);
+    assert_string_equal(crm_error_last()->message, "storage: injected failure");
+    assert_int_equal(c->rollbacks, 1);
+    assert_int_equal(c->commits, 0);
+    assert_string_equal(r.id, "");
+    /* The lead and its key were written before the failure and are gone. */
+    c->fail_event_append = 0;
+    crm_iter *it;
+    const crm_lead *l;
+    assert_int_equal(crm_lead_iter_new(&it, db, NULL), 0);
+    assert_int_equal(crm_lead_next(&l, it), CRM_ITEROVER);
+    crm_iter_free(it);
+    assert_int_equal(crm_lead_ingest(&r, db, "{\"channel\":\"website\",\"phone\":\"13800000001\"}"), 0);
+    assert_int_equal(r.outcome, CRM_INGEST_CREATED); /* no stale key left to match */
+    crm_db_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(registration_checks_the_version),
+        cmocka_unit_test(every_read_carries_the_scope),
+        cmocka_unit_test(each_ingest_is_one_transaction),
+        cmocka_unit_test(a_failing_step_rolls_back_the_write),
+    };
+    return cmocka_run_group_tests_name("backend_contract", tests, NULL, NULL);
+}
