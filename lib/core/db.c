@@ -141,9 +141,8 @@ int crm__tx_end(crm_db *db, int rc)
     if (rc == 0)
         return db->backend->tx_commit(db->backend);
     /* Keep the first failure's message: it says what the caller did wrong. */
-    crm_error saved = *crm_error_last();
     char msg[512];
-    snprintf(msg, sizeof msg, "%s", saved.message);
+    snprintf(msg, sizeof msg, "%s", crm_error_last()->message);
     db->backend->tx_rollback(db->backend);
     return crm_error_set(rc, "%s", msg);
 }

@@ -32,10 +32,14 @@ void crm_error_clear(void)
 
 int crm_error_set(int code, const char *fmt, ...)
 {
+    /* Format into a scratch buffer first: callers may pass the previous
+     * message as an argument ("...: %s", crm_error_last()->message). */
+    char message[CRM_ERROR_MESSAGE_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error.message, sizeof last_error.message, fmt, ap);
+    vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    memcpy(last_error.message, message, sizeof message);
     last_error.code = code;
     return code;
 }

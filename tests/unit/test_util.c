@@ -123,6 +123,11 @@ static void errors_are_per_call_and_named(void **state)
     big[sizeof big - 1] = '\0';
     crm_error_set(CRM_EINVALID, "%s", big);
     assert_int_equal(strlen(crm_error_last()->message), 511);
+    /* The previous message may be an argument of the next (it overlapped
+     * the buffer being written once; valgrind caught it). */
+    crm_error_set(CRM_ESTORAGE, "inner");
+    crm_error_set(CRM_ESTORAGE, "outer: %s", crm_error_last()->message);
+    assert_string_equal(crm_error_last()->message, "outer: inner");
 }
 
 int main(void)
