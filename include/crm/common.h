@@ -96,6 +96,29 @@ CRM_EXTERN(void) crm_iter_free(crm_iter *iter);
 /** Length of a UUID string without its terminator ("0190...-..."). */
 #define CRM_ID_LEN 36
 
+/** Bytes crm_time_format() writes, terminator included ("2026-11-25T08:30:00.000Z"). */
+#define CRM_TIME_TEXT_SIZE 25
+
+/**
+ * Parse an ISO-8601 time as the library reads it everywhere: "YYYY-MM-DD",
+ * or "YYYY-MM-DDTHH:MM[:SS[.fff]]" (a space may stand for the T) with "Z",
+ * "+hh:mm", "-hh:mm" or no zone (taken as UTC).
+ *
+ * @param[out] out  Unix milliseconds, UTC
+ * @param[in]  text the time
+ * @return 0, or CRM_EINVALID when text is not such a time
+ */
+CRM_EXTERN(int) crm_time_parse(int64_t *out, const char *text);
+
+/**
+ * Format Unix milliseconds as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC), the form
+ * the library writes in JSON.
+ *
+ * @param[out] out     at least CRM_TIME_TEXT_SIZE bytes
+ * @param[in]  unix_ms the time
+ */
+CRM_EXTERN(void) crm_time_format(char *out, int64_t unix_ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -301,7 +301,7 @@ static int parse_text_field(lead_input *in, const lead_field *f, const cJSON *it
     default:
         break;
     }
-    *(const char **)((char *)&in->lead + f->offset) = value;
+    memcpy((char *)&in->lead + f->offset, &value, sizeof value);
     return 0;
 }
 
@@ -447,9 +447,11 @@ done:
 
 /* ---- JSON out ------------------------------------------------------- */
 
-static bool add_text(cJSON *o, const char *name, const char *value)
+static bool add_text(cJSON *o, const char *name, const char *value, bool skip_nulls)
 {
-    return value ? cJSON_AddStringToObject(o, name, value) != NULL : cJSON_AddNullToObject(o, name) != NULL;
+    if (value)
+        return cJSON_AddStringToObject(o, name, value) != NULL;
+    return skip_nulls || cJSON_AddNullToObject(o, name) != NULL;
 }
 
 static bool add_time(cJSON *o, const char *name, int64_t t)
@@ -459,43 +461,69 @@ static bool add_time(cJSON *o, const char *name, int64_t t)
     return cJSON_AddStringToObject(o, name, iso) != NULL;
 }
 
-/* The lead as a cJSON object. with_system: include id, status, score,
- * grade, customer, updated_at (false for the document recorded on a
- * duplicate, which has none of them). */
+static const char *text_member(const crm_lead *l, size_t offset)
+{
+    const char *value;
+    memcpy(&value, (const char *)l + offset, sizeof value);
+    return value;
+}
+
+/* The lead as a cJSON object. With system fields it is the stored lead:
+ * every field, null when absent, a stable shape for readers. Without, it is
+ * the document as ingested after cleaning, absent fields left out (what a
+ * duplicate's event records). */
 static cJSON *lead_to_cjson(const crm_lead *l, bool with_system)
 {
+    const bool skip = !with_system;
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    bool ok = true;
-    if (with_system)
-        ok = ok && add_text(o, "id", l->id);
-    ok = ok && add_text(o, "channel", l->channel) && add_text(o, "campaign", l->campaign) &&
-         add_text(o, "name", l->name) && add_text(o, "phone", l->phone) && add_text(o, "email", l->email) &&
-         add_text(o, "wechat_openid", l->wechat_openid) && add_text(o, "wechat_unionid", l->wechat_unionid) &&
-         add_text(o, "province", l->province) && add_text(o, "city", l->city) &&
-         add_text(o, "dealer_id", l->dealer_id) && add_text(o, "owner_id", l->owner_id) &&
-         add_text(o, "model", l->model) &&
-         add_text(o, "purchase_timeline", crm_purchase_timeline_name(l->purchase_timeline)) &&
-         (l->test_drive == CRM_UNKNOWN ? cJSON_AddNullToObject(o, "test_drive") != NULL
-                                       : cJSON_AddBoolToObject(o, "test_drive", l->test_drive == CRM_YES) != NULL);
+    bool ok = o != NULL;
+    if (ok && with_system)
+        ok = add_text(o, "id", l->id, false);
+    /* The input fields, in the order of the field table. */
+    for (size_t i = 0; ok && i < LEAD_FIELD_COUNT; i++) {
+        const lead_field *f = &lead_fields[i];
+        switch (f->kind) {
+        case F_TEXT:
+        case F_TOKEN:
+        case F_ASCII_ID:
+        case F_PHONE:
+        case F_EMAIL:
+            ok = add_text(o, f->name, text_member(l, f->offset), skip);
+            break;
+        case F_TIMELINE:
+            if (!skip || l->purchase_timeline != CRM_TIMELINE_UNKNOWN)
+                ok = add_text(o, f->name, crm_purchase_timeline_name(l->purchase_timeline), skip);
+            break;
+        case F_BOOL:
+            ok = l->test_drive == CRM_UNKNOWN ? add_text(o, f->name, NULL, skip)
+                                              : cJSON_AddBoolToObject(o, f->name, l->test_drive == CRM_YES) != NULL;
+            break;
+        case F_OBJECT:
+            if (l->attributes) {
+                cJSON *attrs = cJSON_Parse(l->attributes);
+                if (!attrs)
+                    attrs = cJSON_CreateString(l->attributes); /* stored text that is not JSON: show it as is */
+                ok = attrs && cJSON_AddItemToObject(o, f->name, attrs);
+                if (!ok)
+                    cJSON_Delete(attrs);
+            } else {
+                ok = add_text(o, f->name, NULL, skip);
+            }
+            break;
+        case F_TIME:
+            ok = add_time(o, f->name, l->created_at);
+            break;
+        case F_SYSTEM:
+            break;
+        }
+    }
     if (ok && with_system) {
-        ok = add_text(o, "status", crm_lead_status_name(l->status)) &&
+        ok = add_text(o, "status", crm_lead_status_name(l->status), false) &&
              (l->score < 0 ? cJSON_AddNullToObject(o, "score") != NULL
                            : cJSON_AddNumberToObject(o, "score", l->score) != NULL) &&
-             add_text(o, "grade", l->grade) && add_text(o, "customer_id", l->customer_id);
+             add_text(o, "grade", l->grade, false) && add_text(o, "customer_id", l->customer_id, false) &&
+             add_time(o, "updated_at", l->updated_at);
     }
-    if (ok) {
-        cJSON *attrs = l->attributes ? cJSON_Parse(l->attributes) : cJSON_CreateNull();
-        if (!attrs && l->attributes)
-            attrs = cJSON_CreateString(l->attributes); /* stored text that is not JSON: show it as is */
-        ok = attrs && cJSON_AddItemToObject(o, "attributes", attrs);
-        if (!ok)
-            cJSON_Delete(attrs);
-    }
-    ok = ok && add_time(o, "created_at", l->created_at);
-    if (ok && with_system)
-        ok = add_time(o, "updated_at", l->updated_at);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -592,14 +620,11 @@ static int store_new(crm_db *db, lead_input *in, crm_ingest_result *res)
     int rc = b->lead_insert(b, &in->lead);
     if (rc == 0 && in->lead.phone)
         rc = b->key_put(b, KEY_PHONE, in->lead.phone, id);
-    if (rc == 0) {
-        char *text = NULL;
-        rc = print_json(&text, lead_to_cjson(&in->lead, true));
-        if (rc == 0) {
-            rc = crm__event_append(db, "lead.created", "lead", id, in->lead.dealer_id, text);
-            cJSON_free(text);
-        }
-    }
+    /* The event records who and when; the values are the lead's own row.
+     * Copying them into the trail would double the storage and leave
+     * personal data behind where an erasure must reach it. */
+    if (rc == 0)
+        rc = crm__event_append(db, "lead.created", "lead", id, in->lead.dealer_id, NULL);
     if (rc == 0) {
         res->outcome = CRM_INGEST_CREATED;
         memcpy(res->id, id, sizeof res->id);
@@ -695,7 +720,7 @@ static crm_lead *lead_dup(const crm_lead *src)
         size_t n = strlen(*fields[i]) + 1;
         memcpy(w, *fields[i], n);
         /* Same member in the copy: same offset from the struct start. */
-        *(const char **)((char *)copy + ((const char *)fields[i] - (const char *)src)) = w;
+        memcpy((char *)copy + ((const char *)fields[i] - (const char *)src), &w, sizeof w);
         w += n;
     }
     return copy;

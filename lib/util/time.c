@@ -131,3 +131,18 @@ int64_t crm__time_system_ms(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int crm_time_parse(int64_t *out, const char *text)
+{
+    if (!out || !text)
+        return crm_error_set(CRM_EINVALID, "%s: required", out ? "text" : "out");
+    if (crm__time_parse(text, out) != 0)
+        return crm_error_set(CRM_EINVALID, "time: expected an ISO-8601 time like \"2026-11-25T08:30:00Z\"");
+    return 0;
+}
+
+void crm_time_format(char *out, int64_t unix_ms)
+{
+    if (out)
+        crm__time_format(unix_ms, out);
+}

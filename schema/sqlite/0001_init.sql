@@ -29,7 +29,6 @@ CREATE TABLE lead (
 
 CREATE INDEX lead_created ON lead (created_at, id);
 CREATE INDEX lead_dealer_created ON lead (dealer_id, created_at, id);
-CREATE INDEX lead_status_created ON lead (status, created_at, id);
 
 -- Keys the core computes for matching; the backend never interprets them.
 CREATE TABLE match_key (
@@ -39,9 +38,11 @@ CREATE TABLE match_key (
     PRIMARY KEY (kind, key, entity_id)
 ) WITHOUT ROWID;
 
+-- Events are read per record in append order (seq); their ids are
+-- time-ordered UUIDs and need no index of their own.
 CREATE TABLE event (
     seq         INTEGER PRIMARY KEY,
-    id          TEXT NOT NULL UNIQUE,
+    id          TEXT NOT NULL,
     at          INTEGER NOT NULL,
     kind        TEXT NOT NULL,
     entity_type TEXT NOT NULL,

@@ -64,6 +64,19 @@ static void time_parses_zones_and_dates(void **state)
     assert_int_equal(date, utc);
 }
 
+static void time_public_api(void **state)
+{
+    (void)state;
+    int64_t t;
+    assert_int_equal(crm_time_parse(&t, "2026-01-01T08:00:00+08:00"), 0);
+    assert_int_equal(t, 1767225600000LL);
+    char text[CRM_TIME_TEXT_SIZE];
+    crm_time_format(text, t);
+    assert_string_equal(text, "2026-01-01T00:00:00.000Z");
+    assert_int_equal(crm_time_parse(&t, "01/02/2026"), CRM_EINVALID);
+    assert_non_null(strstr(crm_error_last()->message, "time: expected an ISO-8601"));
+}
+
 static void time_rejects_malformed(void **state)
 {
     (void)state;
@@ -137,6 +150,7 @@ int main(void)
         cmocka_unit_test(utf8_rejects_malformed_text),
         cmocka_unit_test(time_roundtrips),
         cmocka_unit_test(time_parses_zones_and_dates),
+        cmocka_unit_test(time_public_api),
         cmocka_unit_test(time_rejects_malformed),
         cmocka_unit_test(ids_are_uuid_v7_and_ordered),
         cmocka_unit_test(ids_validate),

@@ -51,19 +51,19 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SAVEPOINT] = "SAVEPOINT crm",
     [ST_RELEASE] = "RELEASE crm",
     [ST_ROLLBACK_TO] = "ROLLBACK TO crm",
-    [ST_LEAD_INSERT] = "INSERT INTO lead (" LEAD_COLUMNS ") VALUES "
-                       "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)",
-    [ST_LEAD_UPDATE] = "UPDATE lead SET channel=?2, campaign=?3, name=?4, phone=?5, email=?6, "
+    [ST_LEAD_INSERT] = ("INSERT INTO lead (" LEAD_COLUMNS ") VALUES "
+                        "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)"),
+    [ST_LEAD_UPDATE] = ("UPDATE lead SET channel=?2, campaign=?3, name=?4, phone=?5, email=?6, "
                        "wechat_openid=?7, wechat_unionid=?8, province=?9, city=?10, dealer_id=?11, "
                        "owner_id=?12, model=?13, purchase_timeline=?14, test_drive=?15, status=?16, "
                        "score=?17, grade=?18, customer_id=?19, attributes=?20, created_at=?21, "
-                       "updated_at=?22 WHERE id=?1",
+                       "updated_at=?22 WHERE id=?1"),
     [ST_LEAD_GET] = "SELECT " LEAD_COLUMNS " FROM lead WHERE id=?1",
     [ST_LEAD_GET_SCOPED] = "SELECT " LEAD_COLUMNS " FROM lead WHERE id=?1 AND dealer_id=?2",
     [ST_KEY_PUT] = "INSERT OR IGNORE INTO match_key (kind, key, entity_id) VALUES (?1, ?2, ?3)",
     [ST_KEY_FIND] = "SELECT entity_id FROM match_key WHERE kind=?1 AND key=?2 ORDER BY entity_id",
-    [ST_EVENT_APPEND] = "INSERT INTO event (id, at, kind, entity_type, entity_id, dealer_id, actor, data) "
-                        "VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+    [ST_EVENT_APPEND] = ("INSERT INTO event (id, at, kind, entity_type, entity_id, dealer_id, actor, data) "
+                         "VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"),
 };
 
 typedef struct sqlite_backend {
@@ -704,7 +704,7 @@ int crm_sqlite_backend_open(crm_backend **out, const char *path, const crm_db_op
                                mode ? mode : sqlite3_errmsg(s->db));
         free(mode);
     }
-    if (rc == 0 && sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", NULL, NULL,
+    if (rc == 0 && sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY", NULL, NULL,
                                 NULL) != SQLITE_OK)
         rc = fail(s, sqlite3_errcode(s->db), "open");
     if (rc == 0 && version < crm_sqlite_migrations_count)
