@@ -43,7 +43,11 @@ typedef struct crm_db_options {
  */
 CRM_EXTERN(int) crm_db_open(crm_db **out, const char *uri, const crm_db_options *opts);
 
-/** Close a handle, rolling back any transaction still open. NULL is a no-op. */
+/**
+ * Close a handle, rolling back any transaction still open. Iterators still
+ * open on it are ended: their next call returns CRM_ECONFLICT, and they
+ * must still be freed with crm_iter_free(). NULL is a no-op.
+ */
 CRM_EXTERN(void) crm_db_close(crm_db *db);
 
 /**
@@ -96,6 +100,9 @@ CRM_EXTERN(const char *) crm_db_scope(const crm_db *db);
  * @param[in] actor 1 to 128 bytes of UTF-8; copied
  */
 CRM_EXTERN(int) crm_db_set_actor(crm_db *db, const char *actor);
+
+/** Who the handle acts as ("system" unless set); borrowed. */
+CRM_EXTERN(const char *) crm_db_actor(const crm_db *db);
 
 /**
  * Fix the handle's clock at a time (Unix milliseconds, UTC), for tests and

@@ -12,6 +12,7 @@ struct crm_db {
     char *actor;           /* owned, never NULL */
     int64_t fixed_time;    /* 0: the system clock */
     int tx_depth;          /* explicit transactions open (crm_db_begin) */
+    crm_iter *iters;       /* open iterators, ended by crm_db_close */
     crm_idgen idgen;
 };
 
@@ -19,6 +20,8 @@ typedef enum crm_iter_kind { CRM_ITER_LEAD, CRM_ITER_EVENT } crm_iter_kind;
 
 struct crm_iter {
     crm_iter_kind kind;
+    crm_db *db;                 /* NULL once the database closed */
+    crm_iter *prev, *next;      /* in db->iters */
     crm_backend_iter *cursor;
     union {
         crm_lead lead;
@@ -37,6 +40,12 @@ int crm__event_append(crm_db *db, const char *kind, const char *entity_type, con
                       const char *dealer_id, const char *data_json);
 
 /* Make a new iterator over a backend cursor; takes the cursor. */
-int crm__iter_new(crm_iter **out, crm_iter_kind kind, crm_backend_iter *cursor);
+int crm__iter_new(crm_iter **out, crm_db *db, crm_iter_kind kind, crm_backend_iter *cursor);
+
+/* Advance an iterator's cursor into *record (checks it is still attached). */
+int crm__iter_step(crm_iter *iter, crm_iter_kind kind, void *record);
+
+/* End an iterator whose database is closing: free its cursor, unlink it. */
+void crm__iter_detach(crm_iter *iter);
 
 #endif

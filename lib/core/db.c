@@ -80,6 +80,9 @@ void crm_db_close(crm_db *db)
 {
     if (!db)
         return;
+    /* End the iterators first: their cursors belong to the backend. */
+    while (db->iters)
+        crm__iter_detach(db->iters);
     db->backend->free(db->backend); /* rolls back an open transaction */
     free((char *)db->scope.dealer_id);
     free(db->actor);
@@ -177,6 +180,11 @@ int crm_db_set_scope(crm_db *db, const char *dealer_id)
     free((char *)db->scope.dealer_id);
     db->scope.dealer_id = copy;
     return 0;
+}
+
+const char *crm_db_actor(const crm_db *db)
+{
+    return db ? db->actor : NULL;
 }
 
 const char *crm_db_scope(const crm_db *db)

@@ -33,7 +33,7 @@ int crm_event_iter_new(crm_iter **out, crm_db *db, const char *entity_id)
     crm_backend_iter *cursor;
     int rc = db->backend->event_scan(db->backend, &db->scope, entity_id, &cursor);
     if (rc == 0)
-        rc = crm__iter_new(out, CRM_ITER_EVENT, cursor);
+        rc = crm__iter_new(out, db, CRM_ITER_EVENT, cursor);
     return rc;
 }
 
@@ -41,9 +41,7 @@ int crm_event_next(const crm_event **out, crm_iter *iter)
 {
     if (!out || !iter)
         return crm_error_set(CRM_EINVALID, "%s: required", out ? "iter" : "out");
-    if (iter->kind != CRM_ITER_EVENT)
-        return crm_error_set(CRM_EINVALID, "iter: not an event iterator");
-    int rc = iter->cursor->next(iter->cursor, &iter->current.event);
+    int rc = crm__iter_step(iter, CRM_ITER_EVENT, &iter->current.event);
     *out = rc == 0 ? &iter->current.event : NULL;
     return rc;
 }

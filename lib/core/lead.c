@@ -582,6 +582,9 @@ static int dup_candidate(const char *id, void *payload)
 
 static int record_duplicate(crm_db *db, lead_input *in, const dup_search *ds, crm_ingest_result *res)
 {
+    /* The document came into being now unless it says otherwise. */
+    if (!in->has_created_at)
+        in->lead.created_at = crm_db_now(db);
     cJSON *data = cJSON_CreateObject();
     cJSON *doc = lead_to_cjson(&in->lead, false);
     if (!data || !doc || !cJSON_AddStringToObject(data, "matched_on", "phone") ||
@@ -784,7 +787,7 @@ int crm_lead_iter_new(crm_iter **out, crm_db *db, const crm_lead_filter *filter)
     crm_backend_iter *cursor;
     int rc = db->backend->lead_scan(db->backend, &db->scope, &f, &cursor);
     if (rc == 0)
-        rc = crm__iter_new(out, CRM_ITER_LEAD, cursor);
+        rc = crm__iter_new(out, db, CRM_ITER_LEAD, cursor);
     return rc;
 }
 
@@ -793,9 +796,7 @@ int crm_lead_next(const crm_lead **out, crm_iter *iter)
     if (!out || !iter)
         return crm_error_set(CRM_EINVALID, "%s: required", out ? "iter" : "out");
     *out = NULL;
-    if (iter->kind != CRM_ITER_LEAD)
-        return crm_error_set(CRM_EINVALID, "iter: not a lead iterator");
-    int rc = iter->cursor->next(iter->cursor, &iter->current.lead);
+    int rc = crm__iter_step(iter, CRM_ITER_LEAD, &iter->current.lead);
     if (rc == 0)
         *out = &iter->current.lead;
     return rc;

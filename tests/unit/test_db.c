@@ -220,7 +220,9 @@ static void scope_and_actor_are_validated(void **state)
     assert_null(crm_db_scope(db));
     assert_crm_error(crm_db_set_actor(db, NULL), CRM_EINVALID, "actor");
     assert_crm_error(crm_db_set_actor(db, "\xff"), CRM_EINVALID, "actor: invalid UTF-8");
+    assert_string_equal(crm_db_actor(db), "system");
     assert_int_equal(crm_db_set_actor(db, "顾问-李"), 0);
+    assert_string_equal(crm_db_actor(db), "顾问-李");
 
     crm_ingest_result r;
     assert_int_equal(crm_lead_ingest(&r, db, "{\"channel\":\"website\",\"phone\":\"13800000001\"}"), 0);

@@ -138,6 +138,9 @@ static void duplicate_is_recorded_on_the_existing_lead(void **state)
     assert_non_null(strstr(e->data, "\"campaign\":\"双11\""));
     assert_non_null(strstr(e->data, "\"matched_on\":\"phone\""));
     assert_null(strstr(e->data, "null")); /* absent fields are left out */
+    /* Without a created_at of its own the document is dated when it came
+     * (it once said 1970). */
+    assert_non_null(strstr(e->data, "\"created_at\":\"2026-01-02T00:00:00.000Z\""));
     char *json;
     assert_int_equal(crm_event_to_json(&json, e), 0);
     assert_non_null(strstr(json, "\"kind\":\"lead.duplicate\""));
@@ -448,6 +451,25 @@ static void iterators_stream_while_writing(void **state)
     assert_int_equal(test_count_leads(db), 100);
 }
 
+static void iterators_end_when_the_database_closes(void **state)
+{
+    (void)state;
+    crm_db *db;
+    assert_int_equal(crm_db_open(&db, ":memory:", NULL), 0);
+    assert_int_equal(crm_lead_ingest(NULL, db, "{\"channel\":\"website\",\"phone\":\"13800000001\"}"), 0);
+    crm_iter *leads, *events;
+    assert_int_equal(crm_lead_iter_new(&leads, db, NULL), 0);
+    const crm_lead *l;
+    assert_int_equal(crm_lead_next(&l, leads), 0);
+    assert_int_equal(crm_event_iter_new(&events, db, l->id), 0);
+    crm_db_close(db); /* with both iterators open: no leak, no dangling cursor */
+    assert_crm_error(crm_lead_next(&l, leads), CRM_ECONFLICT, "iter: its database was closed");
+    const crm_event *e;
+    assert_crm_error(crm_event_next(&e, events), CRM_ECONFLICT, "closed");
+    crm_iter_free(leads);
+    crm_iter_free(events);
+}
+
 static void status_and_timeline_names(void **state)
 {
     (void)state;
@@ -481,6 +503,7 @@ int main(void)
         DB_TEST(list_filters),
         DB_TEST(list_rejects_bad_filters),
         DB_TEST(iterators_stream_while_writing),
+        cmocka_unit_test(iterators_end_when_the_database_closes),
         cmocka_unit_test(status_and_timeline_names),
     };
     return cmocka_run_group_tests_name("lead", tests, NULL, NULL);

@@ -1,0 +1,810 @@
+/*
+ * crmcore — one SWIG interface for the Python and Java bindings.
+ *
+ * The wrapped surface is the thin C layer in support.h, not the public
+ * headers directly: that layer owns the handles (so a closed handle raises
+ * instead of crashing, and closing a database ends its live iterators) and
+ * keeps one thread-local status that the single %exception below turns into
+ * an exception of the right class.
+ *
+ * Values cross as plain data, never as borrowed C pointers:
+ *   - Python receives leads and events as JSON text, which crm/__init__.py
+ *     decodes into dicts, and an ingest result as a dict;
+ *   - Java receives io.crmcore.Lead, Event and IngestResult objects built in
+ *     JNI (see the out typemaps), so no Java object points into C memory
+ *     except the three AutoCloseable handles (Crm, LeadIterator,
+ *     EventIterator).
+ *
+ * Language-specific parts are under #if defined(SWIGPYTHON) / SWIGJAVA.
+ */
+
+#if defined(SWIGPYTHON)
+/* The proxy module is crm.core; the extension it loads is crm._crm
+ * (swig -interface _crm). The user-facing API is crm/__init__.py. */
+%module(package="crm") core
+#elif defined(SWIGJAVA)
+/* Package-private module and JNI classes; the public API is Crm,
+ * LeadIterator, EventIterator and the hand-written classes next to them. */
+%module CrmNative
+#else
+#error "crm.i: only Python and Java are supported"
+#endif
+
+%{
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <crm/crm.h>
+#include "support.h"
+%}
+
+%include <stdint.i>
+
+/* Nothing is constructed or destroyed except through the %extend below. */
+%nodefaultctor;
+%nodefaultdtor;
+
+/* Strings the library allocates are freed with crm_free. */
+%typemap(newfree) char * "crm_free($1);"
+
+/* ======================================================================== */
+/* The one place errors become exceptions.                                   */
+/* ======================================================================== */
+
+#if defined(SWIGPYTHON)
+
+%{
+/*
+ * Raise crm.<Class>Error for a status. The classes live in crm/_errors.py
+ * (plain Python, so users can subclass, pickle and document them); the
+ * module is imported already by the time anything can fail, so this is a
+ * dictionary lookup in sys.modules.
+ */
+static void crmb_py_raise(int code, const char *msg)
+{
+    PyObject *mod, *text, *exc;
+
+    mod = PyImport_ImportModule("crm._errors");
+    if (mod == NULL)
+        return;
+    /* "replace": a message quoting bad input must not itself fail to decode */
+    text = PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg), "replace");
+    exc = text ? PyObject_CallMethod(mod, "_make", "iO", code, text) : NULL;
+    if (exc != NULL) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
+    Py_XDECREF(text);
+    Py_DECREF(mod);
+}
+%}
+
+%exception {
+    crmb_err_reset();
+    $action
+    if (crmb_err_code() != 0) {
+        crmb_py_raise(crmb_err_code(), crmb_err_message());
+        SWIG_fail;
+    }
+}
+
+#elif defined(SWIGJAVA)
+
+%{
+/*
+ * Text crosses JNI as UTF-16 (NewString/GetStringChars), converted here,
+ * rather than through NewStringUTF/GetStringUTFChars: those speak Java's
+ * "modified UTF-8", which encodes characters outside the BMP (emoji, rare
+ * CJK ideographs used in names) as surrogate pairs the library would refuse
+ * as invalid UTF-8, and would mangle such characters on the way out.
+ */
+
+/* UTF-8 -> Java String. Invalid bytes become U+FFFD. NULL -> null. */
+static jstring crmb_jstring(JNIEnv *jenv, const char *s)
+{
+    const unsigned char *p, *end;
+    jchar stackbuf[256] = {0}, *buf; /* zeroed: gcc -Wmaybe-uninitialized */
+    size_t n, k = 0;
+    jstring out;
+
+    if (s == NULL)
+        return NULL;
+    n = strlen(s);
+    /* UTF-16 never needs more units than UTF-8 has bytes */
+    buf = n <= sizeof stackbuf / sizeof stackbuf[0] ? stackbuf : (jchar *)calloc(n, sizeof(jchar));
+    if (buf == NULL) {
+        (*jenv)->ThrowNew(jenv, (*jenv)->FindClass(jenv, "java/lang/OutOfMemoryError"), "crmcore: string");
+        return NULL;
+    }
+    p = (const unsigned char *)s;
+    end = p + n;
+    while (p < end) {
+        unsigned int b = *p, c, min;
+        int len, i, ok = 1;
+        if (b < 0x80) { buf[k++] = (jchar)b; p++; continue; }
+        else if ((b & 0xE0) == 0xC0) { c = b & 0x1F; len = 2; min = 0x80; }
+        else if ((b & 0xF0) == 0xE0) { c = b & 0x0F; len = 3; min = 0x800; }
+        else if ((b & 0xF8) == 0xF0) { c = b & 0x07; len = 4; min = 0x10000; }
+        else { buf[k++] = 0xFFFD; p++; continue; }
+        if (end - p < len) { buf[k++] = 0xFFFD; p++; continue; }
+        for (i = 1; i < len; i++) {
+            if ((p[i] & 0xC0) != 0x80) { ok = 0; break; }
+            c = (c << 6) | (p[i] & 0x3Fu);
+        }
+        if (!ok || c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
+            buf[k++] = 0xFFFD; p++; continue;
+        }
+        p += len;
+        if (c >= 0x10000) {
+            c -= 0x10000;
+            buf[k++] = (jchar)(0xD800 + (c >> 10));
+            buf[k++] = (jchar)(0xDC00 + (c & 0x3FF));
+        } else {
+            buf[k++] = (jchar)c;
+        }
+    }
+    out = (*jenv)->NewString(jenv, buf, (jsize)k);
+    if (buf != stackbuf)
+        free(buf);
+    return out;
+}
+
+/* Java String -> UTF-8, malloc'ed (free with free()). Lone surrogates become
+ * U+FFFD. NULL with a Java exception pending on failure. */
+static char *crmb_utf8(JNIEnv *jenv, jstring s, size_t *outlen)
+{
+    jsize n = (*jenv)->GetStringLength(jenv, s), i;
+    const jchar *u;
+    char *out, *q;
+
+    out = (char *)malloc((size_t)n * 3 + 1);
+    if (out == NULL) {
+        (*jenv)->ThrowNew(jenv, (*jenv)->FindClass(jenv, "java/lang/OutOfMemoryError"), "crmcore: string");
+        return NULL;
+    }
+    u = (*jenv)->GetStringChars(jenv, s, NULL);
+    if (u == NULL) {
+        free(out);
+        return NULL;
+    }
+    q = out;
+    for (i = 0; i < n; i++) {
+        unsigned int c = u[i];
+        if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n && u[i + 1] >= 0xDC00 && u[i + 1] <= 0xDFFF) {
+            c = 0x10000 + ((c - 0xD800) << 10) + (u[i + 1] - 0xDC00u);
+            i++;
+        } else if (c >= 0xD800 && c <= 0xDFFF) {
+            c = 0xFFFD;
+        }
+        if (c < 0x80) {
+            *q++ = (char)c;
+        } else if (c < 0x800) {
+            *q++ = (char)(0xC0 | (c >> 6));
+            *q++ = (char)(0x80 | (c & 0x3F));
+        } else if (c < 0x10000) {
+            *q++ = (char)(0xE0 | (c >> 12));
+            *q++ = (char)(0x80 | ((c >> 6) & 0x3F));
+            *q++ = (char)(0x80 | (c & 0x3F));
+        } else {
+            *q++ = (char)(0xF0 | (c >> 18));
+            *q++ = (char)(0x80 | ((c >> 12) & 0x3F));
+            *q++ = (char)(0x80 | ((c >> 6) & 0x3F));
+            *q++ = (char)(0x80 | (c & 0x3F));
+        }
+    }
+    *q = '\0';
+    (*jenv)->ReleaseStringChars(jenv, s, u);
+    if (outlen)
+        *outlen = (size_t)(q - out);
+    return out;
+}
+
+/* Throw io.crmcore.<Kind>Exception(message) for a status. */
+static void crmb_java_throw(JNIEnv *jenv, int code, const char *msg)
+{
+    const char *cls;
+    jclass k;
+    jmethodID ctor;
+    jstring text;
+    jobject exc = NULL;
+    int with_code = 0;
+
+    switch (code) {
+    case CRM_ENOTFOUND: cls = "io/crmcore/NotFoundException"; break;
+    case CRM_EEXISTS:   cls = "io/crmcore/ExistsException"; break;
+    case CRM_EINVALID:  cls = "io/crmcore/InvalidInputException"; break;
+    case CRM_ECONFLICT: cls = "io/crmcore/ConflictException"; break;
+    case CRM_EPERM:     cls = "io/crmcore/PermissionDeniedException"; break;
+    case CRM_ESTORAGE:  cls = "io/crmcore/StorageException"; break;
+    case CRM_EBUSY:     cls = "io/crmcore/BusyException"; break;
+    case CRM_ENOMEM:    cls = "io/crmcore/OutOfMemoryException"; break;
+    default:            cls = "io/crmcore/CrmException"; with_code = 1; break;
+    }
+    if ((*jenv)->ExceptionCheck(jenv))
+        return; /* a conversion already threw */
+    k = (*jenv)->FindClass(jenv, cls);
+    if (k == NULL)
+        return; /* NoClassDefFoundError is pending */
+    text = crmb_jstring(jenv, msg);
+    if (text == NULL)
+        return;
+    if (with_code) {
+        ctor = (*jenv)->GetMethodID(jenv, k, "<init>", "(ILjava/lang/String;)V");
+        if (ctor)
+            exc = (*jenv)->NewObject(jenv, k, ctor, (jint)code, text);
+    } else {
+        ctor = (*jenv)->GetMethodID(jenv, k, "<init>", "(Ljava/lang/String;)V");
+        if (ctor)
+            exc = (*jenv)->NewObject(jenv, k, ctor, text);
+    }
+    if (exc != NULL)
+        (*jenv)->Throw(jenv, (jthrowable)exc);
+    (*jenv)->DeleteLocalRef(jenv, text);
+    (*jenv)->DeleteLocalRef(jenv, k);
+}
+
+/* new io.crmcore.Lead(String[] text, int timeline, int testDrive, int status,
+ *                     int score, long createdAt, long updatedAt) */
+static jobject crmb_java_lead(JNIEnv *jenv, const crm_lead *l)
+{
+    const char *text[16];
+    jclass k, str;
+    jmethodID ctor;
+    jobjectArray arr;
+    jobject out = NULL;
+    jsize i;
+
+    if (l == NULL)
+        return NULL;
+    /* the order is Lead's constructor's */
+    text[0] = l->id;             text[1] = l->channel;
+    text[2] = l->campaign;       text[3] = l->name;
+    text[4] = l->phone;          text[5] = l->email;
+    text[6] = l->wechat_openid;  text[7] = l->wechat_unionid;
+    text[8] = l->province;       text[9] = l->city;
+    text[10] = l->dealer_id;     text[11] = l->owner_id;
+    text[12] = l->model;         text[13] = l->grade;
+    text[14] = l->customer_id;   text[15] = l->attributes;
+
+    k = (*jenv)->FindClass(jenv, "io/crmcore/Lead");
+    if (k == NULL)
+        return NULL;
+    ctor = (*jenv)->GetMethodID(jenv, k, "<init>", "([Ljava/lang/String;IIIIJJ)V");
+    str = (*jenv)->FindClass(jenv, "java/lang/String");
+    if (ctor == NULL || str == NULL)
+        return NULL;
+    arr = (*jenv)->NewObjectArray(jenv, 16, str, NULL);
+    if (arr == NULL)
+        return NULL;
+    for (i = 0; i < 16; i++) {
+        jstring s = crmb_jstring(jenv, text[i]);
+        if (s == NULL && text[i] != NULL)
+            return NULL;
+        (*jenv)->SetObjectArrayElement(jenv, arr, i, s);
+        if (s)
+            (*jenv)->DeleteLocalRef(jenv, s);
+    }
+    out = (*jenv)->NewObject(jenv, k, ctor, arr, (jint)l->purchase_timeline,
+                             (jint)l->test_drive, (jint)l->status, (jint)l->score,
+                             (jlong)l->created_at, (jlong)l->updated_at);
+    (*jenv)->DeleteLocalRef(jenv, arr);
+    (*jenv)->DeleteLocalRef(jenv, str);
+    (*jenv)->DeleteLocalRef(jenv, k);
+    return out;
+}
+
+/* new io.crmcore.Event(String[] text, long at) */
+static jobject crmb_java_event(JNIEnv *jenv, const crm_event *e)
+{
+    const char *text[7];
+    jclass k, str;
+    jmethodID ctor;
+    jobjectArray arr;
+    jobject out;
+    jsize i;
+
+    if (e == NULL)
+        return NULL;
+    text[0] = e->id;        text[1] = e->kind;
+    text[2] = e->entity_type; text[3] = e->entity_id;
+    text[4] = e->dealer_id; text[5] = e->actor;
+    text[6] = e->data;
+    k = (*jenv)->FindClass(jenv, "io/crmcore/Event");
+    if (k == NULL)
+        return NULL;
+    ctor = (*jenv)->GetMethodID(jenv, k, "<init>", "([Ljava/lang/String;J)V");
+    str = (*jenv)->FindClass(jenv, "java/lang/String");
+    if (ctor == NULL || str == NULL)
+        return NULL;
+    arr = (*jenv)->NewObjectArray(jenv, 7, str, NULL);
+    if (arr == NULL)
+        return NULL;
+    for (i = 0; i < 7; i++) {
+        jstring s = crmb_jstring(jenv, text[i]);
+        if (s == NULL && text[i] != NULL)
+            return NULL;
+        (*jenv)->SetObjectArrayElement(jenv, arr, i, s);
+        if (s)
+            (*jenv)->DeleteLocalRef(jenv, s);
+    }
+    out = (*jenv)->NewObject(jenv, k, ctor, arr, (jlong)e->at);
+    (*jenv)->DeleteLocalRef(jenv, arr);
+    (*jenv)->DeleteLocalRef(jenv, str);
+    (*jenv)->DeleteLocalRef(jenv, k);
+    return out;
+}
+
+/* new io.crmcore.IngestResult(boolean duplicate, String id, String duplicateOf, String reason) */
+static jobject crmb_java_ingest_result(JNIEnv *jenv, const crm_ingest_result *r)
+{
+    jclass k;
+    jmethodID ctor;
+    jstring id, dup = NULL, reason;
+    jobject out;
+
+    if (r == NULL)
+        return NULL;
+    k = (*jenv)->FindClass(jenv, "io/crmcore/IngestResult");
+    if (k == NULL)
+        return NULL;
+    ctor = (*jenv)->GetMethodID(jenv, k, "<init>",
+                                "(ZLjava/lang/String;Ljava/lang/String;Ljava/lang/String;)V");
+    if (ctor == NULL)
+        return NULL;
+    id = crmb_jstring(jenv, r->id);
+    if (id == NULL)
+        return NULL;
+    if (r->duplicate_of[0] && (dup = crmb_jstring(jenv, r->duplicate_of)) == NULL)
+        return NULL;
+    reason = crmb_jstring(jenv, r->reason);
+    if (reason == NULL)
+        return NULL;
+    out = (*jenv)->NewObject(jenv, k, ctor,
+                             (jboolean)(r->outcome == CRM_INGEST_DUPLICATE ? JNI_TRUE : JNI_FALSE),
+                             id, dup, reason);
+    (*jenv)->DeleteLocalRef(jenv, k);
+    return out;
+}
+%}
+
+%exception {
+    crmb_err_reset();
+    $action
+    if (crmb_err_code() != 0) {
+        crmb_java_throw(jenv, crmb_err_code(), crmb_err_message());
+        return $null;
+    }
+}
+
+#endif
+
+/* ======================================================================== */
+/* Language-specific typemaps.                                               */
+/* ======================================================================== */
+
+#if defined(SWIGPYTHON)
+
+/* A document: str (encoded as UTF-8) or bytes (passed through, so invalid
+ * UTF-8 reaches the library and comes back as InvalidInputError). */
+%typemap(in) (const char *json, size_t len) (Py_ssize_t n = 0) {
+    if (PyBytes_Check($input)) {
+        char *p = NULL;
+        if (PyBytes_AsStringAndSize($input, &p, &n) < 0)
+            SWIG_fail;
+        $1 = p;
+    } else if (PyUnicode_Check($input)) {
+        const char *p = PyUnicode_AsUTF8AndSize($input, &n);
+        if (p == NULL)
+            SWIG_fail;
+        $1 = p;
+    } else {
+        PyErr_Format(PyExc_TypeError, "a lead must be a dict, str or bytes, not %.100s",
+                     Py_TYPE($input)->tp_name);
+        SWIG_fail;
+    }
+    $2 = (size_t)n;
+}
+
+/* An ingest result becomes a dict. */
+%typemap(out) const crm_ingest_result * {
+    if ($1 == NULL) {
+        $result = SWIG_Py_Void();
+    } else {
+        $result = Py_BuildValue("{s:s,s:s,s:N,s:s}",
+            "outcome", $1->outcome == CRM_INGEST_DUPLICATE ? "duplicate" : "created",
+            "id", $1->id,
+            "duplicate_of", $1->duplicate_of[0] ? PyUnicode_FromString($1->duplicate_of) : SWIG_Py_Void(),
+            "reason", $1->reason);
+        if ($result == NULL)
+            SWIG_fail;
+    }
+}
+
+#elif defined(SWIGJAVA)
+
+/* Strings, both ways, through UTF-16 (see crmb_jstring). */
+%typemap(in, noblock=1) char * {
+    $1 = 0;
+    if ($input) {
+        $1 = ($1_ltype)crmb_utf8(jenv, $input, NULL);
+        if (!$1) return $null;
+    }
+}
+%typemap(freearg, noblock=1) char * { free((char *)$1); }
+%typemap(out, noblock=1) char * { $result = crmb_jstring(jenv, (const char *)$1); }
+
+/* A document is a String. */
+%typemap(jni) (const char *json, size_t len) "jstring"
+%typemap(jtype) (const char *json, size_t len) "String"
+%typemap(jstype) (const char *json, size_t len) "String"
+%typemap(javain) (const char *json, size_t len) "$javainput"
+%typemap(in, noblock=1) (const char *json, size_t len) {
+    $1 = 0;
+    $2 = 0;
+    if ($input) {
+        $1 = crmb_utf8(jenv, $input, &$2);
+        if (!$1) return $null;
+    }
+}
+%typemap(freearg, noblock=1) (const char *json, size_t len) { free((char *)$1); }
+
+/* Plain-data results become Java objects; nothing in Java points into C. */
+%define CRMB_JAVA_VALUE(CTYPE, JTYPE, MAKE)
+%typemap(jni) const CTYPE * "jobject"
+%typemap(jtype) const CTYPE * "JTYPE"
+%typemap(jstype) const CTYPE * "JTYPE"
+%typemap(javaout) const CTYPE * { return $jnicall; }
+%typemap(out, noblock=1) const CTYPE * { $result = MAKE(jenv, $1); }
+%enddef
+CRMB_JAVA_VALUE(crm_lead, Lead, crmb_java_lead)
+CRMB_JAVA_VALUE(crm_event, Event, crmb_java_event)
+CRMB_JAVA_VALUE(crm_ingest_result, IngestResult, crmb_java_ingest_result)
+
+/* Handles: AutoCloseable, no finalizers (deprecated for removal), final. */
+%define CRMB_JAVA_HANDLE(CTYPE, INTERFACES)
+%typemap(javafinalize) struct CTYPE ""
+%typemap(javainterfaces) struct CTYPE INTERFACES
+%typemap(javaclassmodifiers) struct CTYPE "public final class"
+%enddef
+CRMB_JAVA_HANDLE(crmb_handle, "AutoCloseable")
+CRMB_JAVA_HANDLE(crmb_lead_iter, "java.util.Iterator<Lead>, AutoCloseable")
+CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
+
+%pragma(java) moduleclassmodifiers="final class"
+%pragma(java) jniclassclassmodifiers="final class"
+%pragma(java) jniclasscode=%{
+  static {
+    /* -Dio.crmcore.jni=/path/to/libcrmjni.so overrides java.library.path */
+    String path = System.getProperty("io.crmcore.jni");
+    if (path != null && !path.isEmpty())
+      System.load(path);
+    else
+      System.loadLibrary("crmjni");
+  }
+%}
+
+#endif
+
+/* ======================================================================== */
+/* The wrapped types.                                                         */
+/* ======================================================================== */
+
+#if defined(SWIGPYTHON)
+%rename(Database) crmb_handle;
+%rename(LeadCursor) crmb_lead_iter;
+%rename(EventCursor) crmb_event_iter;
+#elif defined(SWIGJAVA)
+%rename(Crm) crmb_handle;
+%rename(LeadIterator) crmb_lead_iter;
+%rename(EventIterator) crmb_event_iter;
+#endif
+
+
+/* Ownership of what comes back. */
+%newobject crmb_handle::get_json;
+%newobject crmb_handle::getLeadJson;
+%newobject crmb_handle::leads;
+%newobject crmb_handle::leadsRaw;
+%newobject crmb_handle::events;
+%newobject crmb_handle::eventsRaw;
+%newobject crmb_lead_iter::next_json;
+%newobject crmb_event_iter::next_json;
+
+#if defined(SWIGPYTHON)
+
+%extend crmb_handle {
+    crmb_handle(const char *uri, int busy_timeout_ms, int create) {
+        return crmb_db_open(uri, busy_timeout_ms, create);
+    }
+    ~crmb_handle() { crmb_db_free($self); }
+    void close() { crmb_db_close($self); }
+    bool is_open() { return crmb_db_is_open($self) != 0; }
+    int schema_version() { return crmb_db_schema_version($self); }
+    void begin() { crmb_db_begin($self); }
+    void commit() { crmb_db_commit($self); }
+    void rollback() { crmb_db_rollback($self); }
+    int transaction_depth() { return crmb_db_transaction_depth($self); }
+    void set_scope(const char *dealer_id) { crmb_db_set_scope($self, dealer_id); }
+    const char *scope() { return crmb_db_scope($self); }
+    void set_actor(const char *actor) { crmb_db_set_actor($self, actor); }
+    const char *actor() { return crmb_db_actor($self); }
+    void set_time(int64_t unix_ms) { crmb_db_set_time($self, unix_ms); }
+    int64_t now() { return crmb_db_now($self); }
+    const crm_ingest_result *ingest(const char *json, size_t len) {
+        return crmb_db_ingest($self, json, len);
+    }
+    char *get_json(const char *id) { return crmb_db_get_json($self, id); }
+    crmb_lead_iter *leads(unsigned int statuses, const char *dealer_id, const char *channel,
+                            int64_t created_from, int64_t created_to, int64_t limit) {
+        return crmb_db_leads($self, statuses, dealer_id, channel, created_from, created_to, limit);
+    }
+    crmb_event_iter *events(const char *entity_id) { return crmb_db_events($self, entity_id); }
+}
+
+%extend crmb_lead_iter {
+    ~crmb_lead_iter() { crmb_lead_cursor_free($self); }
+    char *next_json() { return crmb_lead_cursor_next_json($self); }
+    void close() { crmb_lead_cursor_close($self); }
+}
+
+%extend crmb_event_iter {
+    ~crmb_event_iter() { crmb_event_cursor_free($self); }
+    char *next_json() { return crmb_event_cursor_next_json($self); }
+    void close() { crmb_event_cursor_close($self); }
+}
+
+%rename(version) crmb_version;
+%rename(status_parse) crmb_lead_status_parse;
+%rename(status_name) crmb_lead_status_name;
+%inline %{
+static const char *crmb_version(void) { return crm_version(); }
+%}
+int crmb_lead_status_parse(const char *name);
+const char *crmb_lead_status_name(int status);
+%rename(_fail_for_test) crmb_fail_for_test;
+void crmb_fail_for_test(int code, const char *message);
+
+#elif defined(SWIGJAVA)
+
+/*
+ * The library wants one handle used by one thread at a time; Java code may
+ * still close a database on one thread while another uses it or one of its
+ * iterators. Every native call on a handle therefore holds the Crm object's
+ * monitor (delete() is synchronized too, and iterators lock their Crm), so
+ * misuse gets an exception for a closed handle, never a use after free.
+ */
+%javamethodmodifiers crmb_handle::crmb_handle "private";
+%javamethodmodifiers crmb_handle::leadsRaw "private synchronized";
+%javamethodmodifiers crmb_handle::eventsRaw "private synchronized";
+%javamethodmodifiers crmb_handle::getSchemaVersion "public synchronized";
+%javamethodmodifiers crmb_handle::begin "public synchronized";
+%javamethodmodifiers crmb_handle::commit "public synchronized";
+%javamethodmodifiers crmb_handle::rollback "public synchronized";
+%javamethodmodifiers crmb_handle::getTransactionDepth "public synchronized";
+%javamethodmodifiers crmb_handle::setScope "public synchronized";
+%javamethodmodifiers crmb_handle::getScope "public synchronized";
+%javamethodmodifiers crmb_handle::setActor "public synchronized";
+%javamethodmodifiers crmb_handle::getActor "public synchronized";
+%javamethodmodifiers crmb_handle::setTime "public synchronized";
+%javamethodmodifiers crmb_handle::now "public synchronized";
+%javamethodmodifiers crmb_handle::ingest "public synchronized";
+%javamethodmodifiers crmb_handle::getLeadJson "public synchronized";
+%javamethodmodifiers crmb_handle::getLead "public synchronized";
+%javamethodmodifiers crmb_lead_iter::nextLead "private";
+%javamethodmodifiers crmb_event_iter::nextEvent "private";
+
+%typemap(javacode) struct crmb_handle %{
+  /**
+   * Open (and if needed create and migrate) a database: a file path,
+   * "sqlite:PATH" or ":memory:".
+   *
+   * @throws StorageException, BusyException, InvalidInputException
+   */
+  public static Crm open(String uri) {
+    return new Crm(uri, 5000, 1);
+  }
+
+  /**
+   * Open a database with options.
+   *
+   * @param busyTimeoutMs how long to wait for a lock held elsewhere
+   * @param create        false: fail with NotFoundException when the file is missing
+   */
+  public static Crm open(String uri, int busyTimeoutMs, boolean create) {
+    return new Crm(uri, busyTimeoutMs, create ? 1 : 0);
+  }
+
+  /** Close the database, ending its open iterators. Idempotent. */
+  @Override
+  public void close() {
+    delete();
+  }
+
+  /** True once {@link #close()} was called. */
+  public synchronized boolean isClosed() {
+    return swigCPtr == 0;
+  }
+
+  /** Every lead visible in the scope, oldest first. Close the iterator. */
+  public LeadIterator leads() {
+    return leads(null);
+  }
+
+  /** The leads that pass a filter (null: all), oldest first. Close the iterator. */
+  public LeadIterator leads(LeadFilter filter) {
+    LeadFilter f = filter != null ? filter : new LeadFilter();
+    LeadIterator it = leadsRaw(f.statusBits(), f.getDealerId(), f.getChannel(),
+                               f.getCreatedFrom(), f.getCreatedTo(), f.getLimit());
+    it.lock = this;
+    return it;
+  }
+
+  /** The audit events of a record, oldest first. Close the iterator. */
+  public EventIterator events(String entityId) {
+    EventIterator it = eventsRaw(entityId);
+    it.lock = this;
+    return it;
+  }
+
+  /**
+   * Begin a transaction that {@link Transaction#close()} rolls back unless
+   * {@link Transaction#commit()} was called:
+   * {@code try (Transaction tx = db.transaction()) { ...; tx.commit(); }}
+   */
+  public Transaction transaction() {
+    begin();
+    return new Transaction(this);
+  }
+
+  /** The library's version. */
+  public static String version() {
+    return CrmNative.version();
+  }
+%}
+
+%typemap(javacode) struct crmb_lead_iter %{
+  /* the Crm this iterator reads from: native calls hold its monitor */
+  Object lock = this;
+  private Lead pending;
+  private boolean fetched;
+
+  /** True when {@link #next()} has a lead; false at the end. */
+  @Override
+  public boolean hasNext() {
+    if (!fetched) {
+      synchronized (lock) {
+        pending = nextLead();
+      }
+      fetched = true;
+    }
+    return pending != null;
+  }
+
+  /** The next lead. */
+  @Override
+  public Lead next() {
+    if (!hasNext())
+      throw new java.util.NoSuchElementException();
+    Lead l = pending;
+    pending = null;
+    fetched = false;
+    return l;
+  }
+
+  /** Release the iterator. Idempotent. */
+  @Override
+  public void close() {
+    synchronized (lock) {
+      delete();
+    }
+  }
+%}
+
+%typemap(javacode) struct crmb_event_iter %{
+  /* the Crm this iterator reads from: native calls hold its monitor */
+  Object lock = this;
+  private Event pending;
+  private boolean fetched;
+
+  /** True when {@link #next()} has an event; false at the end. */
+  @Override
+  public boolean hasNext() {
+    if (!fetched) {
+      synchronized (lock) {
+        pending = nextEvent();
+      }
+      fetched = true;
+    }
+    return pending != null;
+  }
+
+  /** The next event. */
+  @Override
+  public Event next() {
+    if (!hasNext())
+      throw new java.util.NoSuchElementException();
+    Event e = pending;
+    pending = null;
+    fetched = false;
+    return e;
+  }
+
+  /** Release the iterator. Idempotent. */
+  @Override
+  public void close() {
+    synchronized (lock) {
+      delete();
+    }
+  }
+%}
+
+%extend crmb_handle {
+    crmb_handle(const char *uri, int busy_timeout_ms, int create) {
+        return crmb_db_open(uri, busy_timeout_ms, create);
+    }
+    ~crmb_handle() { crmb_db_free($self); }
+    /** The schema version (the number of the last migration applied). */
+    int getSchemaVersion() { return crmb_db_schema_version($self); }
+    /** Begin a transaction; transactions nest (savepoints). */
+    void begin() { crmb_db_begin($self); }
+    /** Commit the innermost transaction. */
+    void commit() { crmb_db_commit($self); }
+    /** Roll back the innermost transaction. */
+    void rollback() { crmb_db_rollback($self); }
+    /** How many transactions are open. */
+    int getTransactionDepth() { return crmb_db_transaction_depth($self); }
+    /** Restrict to one dealer's records; null lifts the restriction. */
+    void setScope(const char *dealerId) { crmb_db_set_scope($self, dealerId); }
+    /** The dealer scope, or null for all dealers. */
+    const char *getScope() { return crmb_db_scope($self); }
+    /** Who is acting, written into audit events ("system" by default). */
+    void setActor(const char *actor) { crmb_db_set_actor($self, actor); }
+    const char *getActor() { return crmb_db_actor($self); }
+    /** Fix the clock (Unix ms, UTC); 0 returns to the system clock. */
+    void setTime(int64_t unixMs) { crmb_db_set_time($self, unixMs); }
+    /** The handle's current time (Unix ms, UTC). */
+    int64_t now() { return crmb_db_now($self); }
+    /** Ingest one lead from a JSON object. */
+    const crm_ingest_result *ingest(const char *json, size_t len) {
+        return crmb_db_ingest($self, json, len);
+    }
+    /** One lead as a JSON object. */
+    char *getLeadJson(const char *id) { return crmb_db_get_json($self, id); }
+    /** One lead. */
+    const crm_lead *getLead(const char *id) { return crmb_db_get_lead($self, id); }
+    crmb_lead_iter *leadsRaw(int statuses, const char *dealerId, const char *channel,
+                               int64_t createdFrom, int64_t createdTo, int64_t limit) {
+        return crmb_db_leads($self, (unsigned int)statuses, dealerId, channel,
+                             createdFrom, createdTo, limit);
+    }
+    crmb_event_iter *eventsRaw(const char *entityId) { return crmb_db_events($self, entityId); }
+}
+
+%extend crmb_lead_iter {
+    ~crmb_lead_iter() { crmb_lead_cursor_free($self); }
+    const crm_lead *nextLead() { return crmb_lead_cursor_next($self); }
+}
+
+%extend crmb_event_iter {
+    ~crmb_event_iter() { crmb_event_cursor_free($self); }
+    const crm_event *nextEvent() { return crmb_event_cursor_next($self); }
+}
+
+%rename(version) crmb_version;
+%inline %{
+static const char *crmb_version(void) { return crm_version(); }
+%}
+/* package-private (CrmNative is): for the tests of the exception mapping */
+%rename(failForTest) crmb_fail_for_test;
+void crmb_fail_for_test(int code, const char *message);
+
+#endif
+
+/* The wrapped types, opaque to SWIG: only the %extend members above exist.
+ * Declared last so that every typemap and feature above applies to them. */
+struct crmb_handle {};
+struct crmb_lead_iter {};
+struct crmb_event_iter {};
+typedef struct crmb_handle crmb_handle;
+typedef struct crmb_lead_iter crmb_lead_iter;
+typedef struct crmb_event_iter crmb_event_iter;

@@ -1,0 +1,56 @@
+package io.crmcore;
+
+/** What {@link Crm#ingest(String)} did with a document. */
+public final class IngestResult {
+    /** The outcome of an ingest. */
+    public enum Outcome {
+        /** a new lead was stored */
+        CREATED("created"),
+        /** an existing lead has the same phone; the document was recorded on it */
+        DUPLICATE("duplicate");
+
+        private final String wireName;
+
+        Outcome(String wireName) {
+            this.wireName = wireName;
+        }
+
+        /** "created" or "duplicate". */
+        public String wireName() {
+            return wireName;
+        }
+
+        @Override
+        public String toString() {
+            return wireName;
+        }
+    }
+
+    private final Outcome outcome;
+    private final String id, duplicateOf, reason;
+
+    /* Built by the JNI layer (crm.i, crmb_java_ingest_result). */
+    IngestResult(boolean duplicate, String id, String duplicateOf, String reason) {
+        this.outcome = duplicate ? Outcome.DUPLICATE : Outcome.CREATED;
+        this.id = id;
+        this.duplicateOf = duplicateOf;
+        this.reason = reason;
+    }
+
+    public Outcome getOutcome() { return outcome; }
+    /** True when the document duplicated an existing lead. */
+    public boolean isDuplicate() { return outcome == Outcome.DUPLICATE; }
+    /** The new lead, or the existing lead it duplicates. */
+    public String getId() { return id; }
+    /** The existing lead when the outcome is DUPLICATE, else null. */
+    public String getDuplicateOf() { return duplicateOf; }
+    /** Why, in words: "new lead", "duplicate of ... (same phone)". */
+    public String getReason() { return reason; }
+
+    @Override
+    public String toString() {
+        return "IngestResult{" + outcome + ", id=" + id
+            + (duplicateOf != null ? ", duplicateOf=" + duplicateOf : "")
+            + ", reason=" + reason + "}";
+    }
+}

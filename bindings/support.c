@@ -1,0 +1,530 @@
+/*
+ * crmcore bindings — the thin C layer under the SWIG interface (support.h).
+ */
+#include "support.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- errors ---------------------------------------------------------------- */
+
+/*
+ * One status per thread, like crm_error_last(). A copy rather than a pointer
+ * to the library's error: the next library call on the thread may overwrite
+ * that, and this layer has errors of its own (a closed handle). The buffer is
+ * fixed so that threads that end leave nothing behind.
+ */
+#define CRMB_MSG_MAX 1024
+static _Thread_local int err_code;
+static _Thread_local char err_msg[CRMB_MSG_MAX];
+
+void crmb_err_reset(void)
+{
+    err_code = 0;
+    err_msg[0] = '\0';
+}
+
+int crmb_err_code(void)
+{
+    return err_code;
+}
+
+const char *crmb_err_message(void)
+{
+    return err_msg;
+}
+
+/* Copy at most CRMB_MSG_MAX - 1 bytes, cutting only between UTF-8 characters. */
+static void set_message(const char *msg)
+{
+    size_t n = strlen(msg);
+    if (n >= CRMB_MSG_MAX) {
+        n = CRMB_MSG_MAX - 1;
+        while (n > 0 && ((unsigned char)msg[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(err_msg, msg, n);
+    err_msg[n] = '\0';
+}
+
+static void fail_msg(int code, const char *fmt, ...)
+{
+    char buf[CRMB_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    err_code = code;
+    set_message(buf);
+}
+
+/* Record a failed library call; returns rc. CRM_ITEROVER is not a failure. */
+static int check(int rc)
+{
+    if (rc < 0 && rc != CRM_ITEROVER) {
+        const crm_error *e = crm_error_last();
+        err_code = rc;
+        set_message(e->code == rc && e->message[0] ? e->message : crm_error_name(rc));
+    }
+    return rc;
+}
+
+/* ---- handle ---------------------------------------------------------------- */
+
+enum cursor_kind { CURSOR_LEADS, CURSOR_EVENTS };
+
+enum cursor_state {
+    CURSOR_OPEN,     /* iterating */
+    CURSOR_DONE,     /* exhausted or closed by its user: yields nothing more */
+    CURSOR_ORPHANED  /* its database was closed under it: using it is an error */
+};
+
+typedef struct crmb_cursor {
+    enum cursor_kind kind;
+    enum cursor_state state;
+    crmb_handle *owner;   /* set while linked into owner->cursors */
+    crm_iter *iter;   /* set while CURSOR_OPEN */
+    struct crmb_cursor *prev, *next;
+} crmb_cursor;
+
+/* The public cursor types embed the common part first, so a pointer to
+ * either is a pointer to its crmb_cursor. */
+struct crmb_lead_iter { crmb_cursor base; };
+struct crmb_event_iter { crmb_cursor base; };
+
+struct crmb_handle {
+    crm_db *db;               /* NULL once closed */
+    crmb_cursor *cursors;     /* the live iterators, to end before closing */
+    crm_lead *last_lead;      /* what crmb_db_get_lead returned last */
+    crm_ingest_result last_ingest;
+    char actor[129];          /* the library has no getter; 128 bytes + NUL */
+};
+
+static void cursor_unlink(crmb_cursor *c)
+{
+    if (c->owner == NULL)
+        return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->owner->cursors = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    c->owner = NULL;
+}
+
+/* Free the library iterator and stop tracking; the wrapper stays. */
+static void cursor_end(crmb_cursor *c, enum cursor_state state)
+{
+    crm_iter_free(c->iter);
+    c->iter = NULL;
+    cursor_unlink(c);
+    c->state = state;
+}
+
+static crm_db *open_db(crmb_handle *h)
+{
+    if (h == NULL || h->db == NULL) {
+        fail_msg(CRM_ECONFLICT, "the database is closed");
+        return NULL;
+    }
+    return h->db;
+}
+
+crmb_handle *crmb_db_open(const char *uri, int busy_timeout_ms, int create)
+{
+    crm_db_options opts = CRM_DB_OPTIONS_INIT;
+    crmb_handle *h;
+    crm_db *db = NULL;
+
+    if (uri == NULL) {
+        fail_msg(CRM_EINVALID, "uri: must not be null");
+        return NULL;
+    }
+    opts.busy_timeout_ms = busy_timeout_ms;
+    opts.create = create ? 1 : 0;
+    h = calloc(1, sizeof *h);
+    if (h == NULL) {
+        fail_msg(CRM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (check(crm_db_open(&db, uri, &opts)) < 0) {
+        free(h);
+        return NULL;
+    }
+    h->db = db;
+    strcpy(h->actor, "system");
+    return h;
+}
+
+void crmb_db_close(crmb_handle *h)
+{
+    if (h == NULL)
+        return;
+    /* The C API wants the database to outlive its iterators. */
+    while (h->cursors)
+        cursor_end(h->cursors, CURSOR_ORPHANED);
+    crm_lead_free(h->last_lead);
+    h->last_lead = NULL;
+    crm_db_close(h->db);
+    h->db = NULL;
+}
+
+void crmb_db_free(crmb_handle *h)
+{
+    if (h == NULL)
+        return;
+    crmb_db_close(h);
+    free(h);
+}
+
+int crmb_db_is_open(const crmb_handle *h)
+{
+    return h != NULL && h->db != NULL;
+}
+
+int crmb_db_schema_version(crmb_handle *h)
+{
+    int v = 0;
+    crm_db *db = open_db(h);
+    if (db == NULL || check(crm_db_schema_version(&v, db)) < 0)
+        return -1;
+    return v;
+}
+
+void crmb_db_begin(crmb_handle *h)
+{
+    crm_db *db = open_db(h);
+    if (db)
+        check(crm_db_begin(db));
+}
+
+void crmb_db_commit(crmb_handle *h)
+{
+    crm_db *db = open_db(h);
+    if (db)
+        check(crm_db_commit(db));
+}
+
+void crmb_db_rollback(crmb_handle *h)
+{
+    crm_db *db = open_db(h);
+    if (db)
+        check(crm_db_rollback(db));
+}
+
+int crmb_db_transaction_depth(crmb_handle *h)
+{
+    crm_db *db = open_db(h);
+    return db ? crm_db_transaction_depth(db) : -1;
+}
+
+void crmb_db_set_scope(crmb_handle *h, const char *dealer_id)
+{
+    crm_db *db = open_db(h);
+    if (db)
+        check(crm_db_set_scope(db, dealer_id));
+}
+
+const char *crmb_db_scope(crmb_handle *h)
+{
+    crm_db *db = open_db(h);
+    return db ? crm_db_scope(db) : NULL;
+}
+
+void crmb_db_set_actor(crmb_handle *h, const char *actor)
+{
+    crm_db *db = open_db(h);
+    if (db == NULL)
+        return;
+    if (actor == NULL) {
+        fail_msg(CRM_EINVALID, "actor: must not be null");
+        return;
+    }
+    if (check(crm_db_set_actor(db, actor)) == 0) {
+        size_t n = strlen(actor);
+        if (n >= sizeof h->actor)
+            n = sizeof h->actor - 1;
+        memcpy(h->actor, actor, n);
+        h->actor[n] = '\0';
+    }
+}
+
+const char *crmb_db_actor(crmb_handle *h)
+{
+    return open_db(h) ? h->actor : NULL;
+}
+
+void crmb_db_set_time(crmb_handle *h, int64_t unix_ms)
+{
+    crm_db *db = open_db(h);
+    if (db == NULL)
+        return;
+    if (unix_ms < 0) {
+        fail_msg(CRM_EINVALID, "time: must not be negative (0 returns to the system clock)");
+        return;
+    }
+    crm_db_set_time(db, unix_ms);
+}
+
+int64_t crmb_db_now(crmb_handle *h)
+{
+    crm_db *db = open_db(h);
+    return db ? crm_db_now(db) : 0;
+}
+
+const crm_ingest_result *crmb_db_ingest(crmb_handle *h, const char *json, size_t len)
+{
+    crm_db *db = open_db(h);
+    if (db == NULL)
+        return NULL;
+    if (json == NULL) {
+        fail_msg(CRM_EINVALID, "lead: expected a JSON object, got null");
+        return NULL;
+    }
+    memset(&h->last_ingest, 0, sizeof h->last_ingest);
+    if (check(crm_lead_ingest_n(&h->last_ingest, db, json, len)) < 0)
+        return NULL;
+    return &h->last_ingest;
+}
+
+char *crmb_db_get_json(crmb_handle *h, const char *id)
+{
+    char *out = NULL;
+    crm_db *db = open_db(h);
+    if (db == NULL)
+        return NULL;
+    if (id == NULL) {
+        fail_msg(CRM_EINVALID, "id: must not be null");
+        return NULL;
+    }
+    if (check(crm_lead_get_json(&out, db, id)) < 0)
+        return NULL;
+    return out;
+}
+
+const crm_lead *crmb_db_get_lead(crmb_handle *h, const char *id)
+{
+    crm_lead *lead = NULL;
+    crm_db *db = open_db(h);
+    if (db == NULL)
+        return NULL;
+    if (id == NULL) {
+        fail_msg(CRM_EINVALID, "id: must not be null");
+        return NULL;
+    }
+    if (check(crm_lead_get(&lead, db, id)) < 0)
+        return NULL;
+    crm_lead_free(h->last_lead);
+    h->last_lead = lead;
+    return lead;
+}
+
+static void cursor_link(crmb_handle *h, crmb_cursor *c, enum cursor_kind kind, crm_iter *it)
+{
+    c->kind = kind;
+    c->state = CURSOR_OPEN;
+    c->iter = it;
+    c->owner = h;
+    c->prev = NULL;
+    c->next = h->cursors;
+    if (h->cursors)
+        h->cursors->prev = c;
+    h->cursors = c;
+}
+
+crmb_lead_iter *crmb_db_leads(crmb_handle *h, unsigned int statuses,
+                                const char *dealer_id, const char *channel,
+                                int64_t created_from, int64_t created_to,
+                                int64_t limit)
+{
+    crm_lead_filter f = CRM_LEAD_FILTER_INIT;
+    crmb_lead_iter *c;
+    crm_iter *it = NULL;
+    crm_db *db = open_db(h);
+
+    if (db == NULL)
+        return NULL;
+    if (limit < 0) {
+        fail_msg(CRM_EINVALID, "filter.limit: must not be negative");
+        return NULL;
+    }
+    if (created_from < 0 || created_to < 0) {
+        fail_msg(CRM_EINVALID, "filter.%s: must not be negative",
+                 created_from < 0 ? "created_from" : "created_to");
+        return NULL;
+    }
+    if (statuses >> CRM_LEAD_STATUS_COUNT) {
+        fail_msg(CRM_EINVALID, "filter.statuses: unknown status bits 0x%x", statuses);
+        return NULL;
+    }
+    f.statuses = statuses;
+    f.dealer_id = dealer_id;
+    f.channel = channel;
+    f.created_from = created_from;
+    f.created_to = created_to;
+    f.limit = (size_t)limit;
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        fail_msg(CRM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (check(crm_lead_iter_new(&it, db, &f)) < 0) {
+        free(c);
+        return NULL;
+    }
+    cursor_link(h, &c->base, CURSOR_LEADS, it);
+    return c;
+}
+
+crmb_event_iter *crmb_db_events(crmb_handle *h, const char *entity_id)
+{
+    crmb_event_iter *c;
+    crm_iter *it = NULL;
+    crm_db *db = open_db(h);
+
+    if (db == NULL)
+        return NULL;
+    if (entity_id == NULL) {
+        fail_msg(CRM_EINVALID, "id: must not be null");
+        return NULL;
+    }
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        fail_msg(CRM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (check(crm_event_iter_new(&it, db, entity_id)) < 0) {
+        free(c);
+        return NULL;
+    }
+    cursor_link(h, &c->base, CURSOR_EVENTS, it);
+    return c;
+}
+
+/* ---- iterators ------------------------------------------------------------- */
+
+/* 1 when the cursor can be advanced; 0 at its end or on an error (status set). */
+static int cursor_ready(crmb_cursor *c)
+{
+    if (c == NULL) {
+        fail_msg(CRM_ECONFLICT, "the iterator is closed");
+        return 0;
+    }
+    switch (c->state) {
+    case CURSOR_OPEN:
+        return 1;
+    case CURSOR_DONE:
+        return 0;
+    case CURSOR_ORPHANED:
+    default:
+        fail_msg(CRM_ECONFLICT, "the database of this iterator is closed");
+        return 0;
+    }
+}
+
+/* After a call to a *_next function: end the cursor at CRM_ITEROVER so the
+ * storage statement is released at once, not when the wrapper is collected. */
+static int cursor_after(crmb_cursor *c, int rc)
+{
+    if (rc == CRM_ITEROVER)
+        cursor_end(c, CURSOR_DONE);
+    return check(rc);
+}
+
+const crm_lead *crmb_lead_cursor_next(crmb_lead_iter *c)
+{
+    const crm_lead *lead = NULL;
+    if (!cursor_ready(c ? &c->base : NULL))
+        return NULL;
+    if (cursor_after(&c->base, crm_lead_next(&lead, c->base.iter)) < 0)
+        return NULL;
+    return lead;
+}
+
+char *crmb_lead_cursor_next_json(crmb_lead_iter *c)
+{
+    char *out = NULL;
+    const crm_lead *lead = crmb_lead_cursor_next(c);
+    if (lead == NULL || check(crm_lead_to_json(&out, lead)) < 0)
+        return NULL;
+    return out;
+}
+
+void crmb_lead_cursor_close(crmb_lead_iter *c)
+{
+    if (c && c->base.state == CURSOR_OPEN)
+        cursor_end(&c->base, CURSOR_DONE);
+}
+
+void crmb_lead_cursor_free(crmb_lead_iter *c)
+{
+    if (c == NULL)
+        return;
+    crm_iter_free(c->base.iter);
+    cursor_unlink(&c->base);
+    free(c);
+}
+
+const crm_event *crmb_event_cursor_next(crmb_event_iter *c)
+{
+    const crm_event *ev = NULL;
+    if (!cursor_ready(c ? &c->base : NULL))
+        return NULL;
+    if (cursor_after(&c->base, crm_event_next(&ev, c->base.iter)) < 0)
+        return NULL;
+    return ev;
+}
+
+char *crmb_event_cursor_next_json(crmb_event_iter *c)
+{
+    char *out = NULL;
+    const crm_event *ev = crmb_event_cursor_next(c);
+    if (ev == NULL || check(crm_event_to_json(&out, ev)) < 0)
+        return NULL;
+    return out;
+}
+
+void crmb_event_cursor_close(crmb_event_iter *c)
+{
+    if (c && c->base.state == CURSOR_OPEN)
+        cursor_end(&c->base, CURSOR_DONE);
+}
+
+void crmb_event_cursor_free(crmb_event_iter *c)
+{
+    if (c == NULL)
+        return;
+    crm_iter_free(c->base.iter);
+    cursor_unlink(&c->base);
+    free(c);
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+int crmb_lead_status_parse(const char *name)
+{
+    crm_lead_status s;
+    if (name == NULL) {
+        fail_msg(CRM_EINVALID, "status: must not be null");
+        return -1;
+    }
+    if (check(crm_lead_status_parse(&s, name)) < 0)
+        return -1;
+    return (int)s;
+}
+
+const char *crmb_lead_status_name(int status)
+{
+    if (status < 0 || status >= CRM_LEAD_STATUS_COUNT)
+        return NULL;
+    return crm_lead_status_name((crm_lead_status)status);
+}
+
+void crmb_fail_for_test(int code, const char *message)
+{
+    fail_msg(code, "%s", message ? message : "");
+}

@@ -1,0 +1,132 @@
+/*
+ * crmcore bindings — a thin C layer between the public API and SWIG.
+ *
+ * It exists for what the target languages need and C callers do not:
+ *   - a handle (crmb_handle) that stays valid after close, so a closed database
+ *     raises an error in Python and Java instead of crashing;
+ *   - iterators (crmb_lead_iter, crmb_event_iter) that the handle tracks,
+ *     so closing a database first ends its live iterators (the C API requires
+ *     the database to outlive its iterators, a garbage collector does not
+ *     promise any order);
+ *   - one thread-local status that SWIG's single %exception turns into an
+ *     exception: the library's last error, or an error of this layer.
+ *
+ * Everything here is private to the bindings; nothing is installed.
+ */
+#ifndef CRM_BINDINGS_SUPPORT_H
+#define CRM_BINDINGS_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <crm/crm.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors -------------------------------------------------------------- */
+
+/** Forget the status of the previous call (done before every wrapped call). */
+void crmb_err_reset(void);
+
+/** The status of the last wrapped call: 0, or a negative CRM_E* code. */
+int crmb_err_code(void);
+
+/** The message of the last failed call; "" when none. Borrowed. */
+const char *crmb_err_message(void);
+
+/* ---- database handle ----------------------------------------------------- */
+
+typedef struct crmb_handle crmb_handle;
+typedef struct crmb_lead_iter crmb_lead_iter;
+typedef struct crmb_event_iter crmb_event_iter;
+
+/** Open a database; NULL with the status set on failure. */
+crmb_handle *crmb_db_open(const char *uri, int busy_timeout_ms, int create);
+
+/**
+ * Close the database (idempotent). Live iterators are ended first; their
+ * wrappers stay allocated, and report an error when used.
+ */
+void crmb_db_close(crmb_handle *h);
+
+/** Close (if still open) and free the wrapper. NULL is a no-op. */
+void crmb_db_free(crmb_handle *h);
+
+/** 1 when the handle is open. */
+int crmb_db_is_open(const crmb_handle *h);
+
+int crmb_db_schema_version(crmb_handle *h);
+void crmb_db_begin(crmb_handle *h);
+void crmb_db_commit(crmb_handle *h);
+void crmb_db_rollback(crmb_handle *h);
+int crmb_db_transaction_depth(crmb_handle *h);
+void crmb_db_set_scope(crmb_handle *h, const char *dealer_id);
+/** The scope, or NULL for all dealers. Borrowed from the handle. */
+const char *crmb_db_scope(crmb_handle *h);
+void crmb_db_set_actor(crmb_handle *h, const char *actor);
+/** The actor last set through this wrapper ("system" by default). Borrowed. */
+const char *crmb_db_actor(crmb_handle *h);
+void crmb_db_set_time(crmb_handle *h, int64_t unix_ms);
+int64_t crmb_db_now(crmb_handle *h);
+
+/**
+ * Ingest a document of len bytes. The result is kept in the handle and
+ * borrowed until the next ingest; NULL on failure.
+ */
+const crm_ingest_result *crmb_db_ingest(crmb_handle *h, const char *json, size_t len);
+
+/** A lead as JSON, owned by the caller (crm_free); NULL on failure. */
+char *crmb_db_get_json(crmb_handle *h, const char *id);
+
+/**
+ * A lead, kept in the handle and borrowed until the next crmb_db_get_lead
+ * or the close; NULL on failure.
+ */
+const crm_lead *crmb_db_get_lead(crmb_handle *h, const char *id);
+
+/** Start listing leads; the filter's fields mean what crm_lead_filter says. */
+crmb_lead_iter *crmb_db_leads(crmb_handle *h, unsigned int statuses,
+                                const char *dealer_id, const char *channel,
+                                int64_t created_from, int64_t created_to,
+                                int64_t limit);
+
+/** Start listing the audit events of a record. */
+crmb_event_iter *crmb_db_events(crmb_handle *h, const char *entity_id);
+
+/* ---- iterators ------------------------------------------------------------ */
+
+/** The next lead (borrowed until the next call), or NULL at the end or on failure. */
+const crm_lead *crmb_lead_cursor_next(crmb_lead_iter *c);
+/** The next lead as JSON (caller frees with crm_free), or NULL at the end or on failure. */
+char *crmb_lead_cursor_next_json(crmb_lead_iter *c);
+/** End the iteration early (idempotent); the wrapper stays allocated. */
+void crmb_lead_cursor_close(crmb_lead_iter *c);
+/** Close and free; NULL is a no-op. */
+void crmb_lead_cursor_free(crmb_lead_iter *c);
+
+const crm_event *crmb_event_cursor_next(crmb_event_iter *c);
+char *crmb_event_cursor_next_json(crmb_event_iter *c);
+void crmb_event_cursor_close(crmb_event_iter *c);
+void crmb_event_cursor_free(crmb_event_iter *c);
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/** Parse a status name to its number; -1 with the status set when unknown. */
+int crmb_lead_status_parse(const char *name);
+/** A status name, or NULL when out of range. Static. */
+const char *crmb_lead_status_name(int status);
+
+/**
+ * Fail with a given status, as a library call would. For the binding tests,
+ * which check that every code becomes the right exception class, including
+ * codes no public call can be made to return on demand (CRM_ENOMEM).
+ */
+void crmb_fail_for_test(int code, const char *message);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CRM_BINDINGS_SUPPORT_H */
