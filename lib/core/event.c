@@ -63,6 +63,8 @@ int crm_event_to_json(char **out, const crm_event *e)
               cJSON_AddStringToObject(o, "actor", e->actor);
     if (ok) {
         cJSON *data = e->data ? cJSON_Parse(e->data) : cJSON_CreateNull();
+        if (!data && e->data)
+            data = cJSON_CreateString(e->data); /* stored text that is not JSON: show it as is */
         ok = data && cJSON_AddItemToObject(o, "data", data);
         if (!ok)
             cJSON_Delete(data);
