@@ -88,14 +88,14 @@ def main():
     print()
     print(f"{'phase':<44} {'leads':>9} {'seconds':>9} {'leads/s':>10} {'created':>9} "
           f"{'dup':>9} {'errors':>7} {'RSS MB':>9} {'DB MB':>8}")
-    runs = [("db.ingest(dict), json.loads per line", True)]
+    runs = [("db.ingest(dict)", True)]
     if not a.no_str:
-        runs.append(("db.ingest(str), the line as is", False))
+        runs.append(("db.ingest(str)", False))
     for i, (name, decode) in enumerate(runs):
         db_path = os.path.join(a.dir, f"bench_ingest_py_{os.getpid()}_{i}.db")
         n, seconds, created, dups, errors, first = run(a.file, db_path, a.count, max(1, a.batch), decode)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"{name + f', {a.batch} per tx':<44} {n:>9} {seconds:>9.2f} {n / seconds if seconds else 0:>10.0f} "
+        print(f"{name + f', {a.batch} per transaction':<44} {n:>9} {seconds:>9.2f} {n / seconds if seconds else 0:>10.0f} "
               f"{created:>9} {dups:>9} {errors:>7} {rss:>9.1f} {db_mb(db_path):>8.1f}", flush=True)
         if first:
             print(f"  first error: {first}")

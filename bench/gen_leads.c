@@ -493,12 +493,15 @@ static void tables_init(void)
         n_dealers += (int)k;
     }
 
-    /* Hour slots in UTC with weights from the local day and hour. */
-    double acc = 0;
+    /* Hour slots in UTC with weights from the local day and hour. The
+     * weights are truncated to integers and summed as integers, so no fused
+     * multiply-add or rounding mode can make two machines disagree. */
+    uint64_t acc = 0;
     for (int s = 0; s < N_SLOTS; s++) {
         int local = s + 8;
-        acc += day_weight(local / 24 < N_DAYS ? local / 24 : N_DAYS - 1) * HOUR_W[local % 24];
-        slot_cum[s] = acc;
+        double wd = day_weight(local / 24 < N_DAYS ? local / 24 : N_DAYS - 1) * HOUR_W[local % 24];
+        acc += (uint64_t)(wd * 1e6);
+        slot_cum[s] = (double)acc; /* exact: far below 2^53 */
     }
 }
 

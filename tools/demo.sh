@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end: install what the build needs, build crmcore, and
 # run the `crm` command on the embedded SQLite default over the shipped
-# sample of 2,000 synthetic leads (with planted duplicates and bad rows).
+# sample of 2,000 synthetic leads (with planted duplicates), then two bad records to show
+# how they are refused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
