@@ -929,6 +929,10 @@ static const char *const FIELD_NAMES[N_FIELDS] = {
 typedef struct record {
     const char *f[N_FIELDS];
     char scratch[2048];
+    /* The person behind the record: some fields point into it (email,
+     * openid, unionid), so it must live as long as the record, not on
+     * make_record's stack (ASan found that). */
+    person who;
 } record;
 
 /* Entity flags kept per entity: the channel of its first lead (low 4 bits),
@@ -1066,7 +1070,7 @@ static uint32_t make_record(gen *g, long i, record *rec)
 {
     sb b = {rec->scratch, rec->scratch + sizeof rec->scratch};
     rng *r = &g->r;
-    person p;
+    person *const p = &rec->who;
     uint32_t eid;
     int dup = 0, kind = 0; /* kind: 0 same phone, 1 one digit off, 2 WeChat only */
     int prev_channel = -1;
@@ -1100,7 +1104,7 @@ static uint32_t make_record(gen *g, long i, record *rec)
         eid = g->n_entities++;
     }
     g->entity_leads[eid]++;
-    person_make(&p, eid);
+    person_make(p, eid);
 
     /* channel */
     int ch;
@@ -1119,15 +1123,15 @@ static uint32_t make_record(gen *g, long i, record *rec)
         char *start = b.p;
         int have = 1;
         if (kind == 1) {
-            sb_canonical_name(&b, &p);
+            sb_canonical_name(&b, p);
         } else if (dup) {
-            have = sb_dup_name(&b, r, &p);
+            have = sb_dup_name(&b, r, p);
         } else if ((ch == CH_DCC || ch == CH_WALK_IN) && rng_chance(r, 0.15)) {
-            sb_honorific(&b, &p);
+            sb_honorific(&b, p);
         } else if (rng_chance(r, 0.02)) {
             have = 0;
         } else {
-            sb_canonical_name(&b, &p);
+            sb_canonical_name(&b, p);
             name_city = 1;
         }
         if (have) {
@@ -1141,31 +1145,31 @@ static uint32_t make_record(gen *g, long i, record *rec)
         char digits[12];
         char *start = b.p;
         if (kind == 1)
-            phone_one_digit_off(g, &p, digits);
+            phone_one_digit_off(g, p, digits);
         else
-            memcpy(digits, p.phone, 12);
+            memcpy(digits, p->phone, 12);
         sb_phone(&b, digits, wt_pick(dup ? &wt_pf_dup : &wt_pf_first, r));
         rec->f[F_PHONE] = start;
         sb_chr(&b, '\0');
     }
 
-    if (p.has_email && rng_chance(r, dup ? 0.4 : 0.7)) {
+    if (p->has_email && rng_chance(r, dup ? 0.4 : 0.7)) {
         if (dup && rng_chance(r, 0.1)) { /* Capitalised by a phone keyboard */
             char *start = b.p;
-            sb_str(&b, p.email);
+            sb_str(&b, p->email);
             if (*start >= 'a' && *start <= 'z')
                 *start = (char)(*start - 'a' + 'A');
             rec->f[F_EMAIL] = start;
             sb_chr(&b, '\0');
         } else {
-            rec->f[F_EMAIL] = p.email;
+            rec->f[F_EMAIL] = p->email;
         }
     }
 
     if (ch == CH_WECHAT_MP) {
-        rec->f[F_OPENID] = p.openid;
-        if (p.has_unionid && (kind == 2 || rng_chance(r, 0.6)))
-            rec->f[F_UNIONID] = p.unionid;
+        rec->f[F_OPENID] = p->openid;
+        if (p->has_unionid && (kind == 2 || rng_chance(r, 0.6)))
+            rec->f[F_UNIONID] = p->unionid;
     }
 
     /* region */
@@ -1174,7 +1178,7 @@ static uint32_t make_record(gen *g, long i, record *rec)
         int with_city = kind == 1 || x < (dup ? 70u : 90u);
         int with_prov = with_city || x < (dup ? 75u : 95u);
         int shortform = rng_chance(r, dup ? 0.3 : 0.15);
-        const city_row *c = &CITIES[p.city];
+        const city_row *c = &CITIES[p->city];
         if (with_prov)
             rec->f[F_PROVINCE] = shortform ? PROVINCES[c->province].shortname : PROVINCES[c->province].full;
         if (with_city) {
@@ -1198,14 +1202,14 @@ static uint32_t make_record(gen *g, long i, record *rec)
         default: pd = 0.35; break;
         }
         if (rng_chance(r, pd)) {
-            int dl = p.home_dealer;
+            int dl = p->home_dealer;
             if (rng_chance(r, 0.2))
-                dl = city_dealer_first[p.city] + (int)rng_below(r, (uint32_t)city_dealer_count[p.city]);
+                dl = city_dealer_first[p->city] + (int)rng_below(r, (uint32_t)city_dealer_count[p->city]);
             char *start = b.p;
             /* dealer number within its city */
-            int seq = dl - city_dealer_first[p.city] + 1;
+            int seq = dl - city_dealer_first[p->city] + 1;
             sb_chr(&b, 'D');
-            sb_uint_w(&b, (unsigned)CITIES[p.city].code, 4);
+            sb_uint_w(&b, (unsigned)CITIES[p->city].code, 4);
             sb_uint_w(&b, (unsigned)seq, 3);
             rec->f[F_DEALER] = start;
             sb_chr(&b, '\0');
@@ -1213,7 +1217,7 @@ static uint32_t make_record(gen *g, long i, record *rec)
     }
 
     if (rng_chance(r, dup ? 0.85 : 0.9)) {
-        int mdl = p.model;
+        int mdl = p->model;
         if (dup && rng_chance(r, 0.25))
             mdl = wt_pick(&wt_model, r);
         rec->f[F_MODEL] = MODELS[mdl].name;
@@ -1238,7 +1242,7 @@ static uint32_t make_record(gen *g, long i, record *rec)
         const char *utm = pick_utm(r, ch);
         sb_chr(&b, '{');
         if (rng_chance(r, 0.6)) {
-            int budget = p.budget;
+            int budget = p->budget;
             if (dup && rng_chance(r, 0.3))
                 budget += (int)rng_below(r, 5) - 2;
             sb_str(&b, "\"budget_wan\":");
