@@ -48,4 +48,9 @@ int crm__iter_step(crm_iter *iter, crm_iter_kind kind, void *record);
 /* End an iterator whose database is closing: free its cursor, unlink it. */
 void crm__iter_detach(crm_iter *iter);
 
+/* Make a calendar from a parsed JSON object; errors name `path` (a
+ * calendar nested in an SLA policy reports "policy.calendars.D1.hours"). */
+struct cJSON;
+int crm__calendar_from_json(crm_calendar **out, const struct cJSON *doc, const char *path);
+
 #endif
