@@ -9,5 +9,6 @@
 #include "lead.h"
 #include "event.h"
 #include "calendar.h"
+#include "workorder.h"
 
 #endif /* CRM_CRM_H */

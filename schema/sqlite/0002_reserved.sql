@@ -1,0 +1,2 @@
+-- Placeholder so that the migrations stay numbered without gaps on this
+-- branch: schema 2 belongs to a parallel issue and replaces this file at merge.
