@@ -10,5 +10,6 @@
 #include "event.h"
 #include "calendar.h"
 #include "workorder.h"
+#include "sla.h"
 
 #endif /* CRM_CRM_H */

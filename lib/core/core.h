@@ -60,6 +60,8 @@ int crm__workorder_supported(crm_db *db);
 /* A work order's pauses as intervals (malloc'ed, *out may be NULL when
  * *n is 0); a pause still running ends at open_until (0: open). */
 int crm__workorder_pauses(crm_interval **out, size_t *n, const crm_workorder *w, int64_t open_until);
+/* A caller-owned copy of a work order in one allocation (NULL: no memory). */
+crm_workorder *crm__workorder_dup(const crm_workorder *src);
 /* Update a work order and append its audit event (inside a transaction). */
 int crm__workorder_save(crm_db *db, const crm_workorder *w, const char *kind, const char *data);
 

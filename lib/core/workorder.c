@@ -85,7 +85,7 @@ static int check_vin(const char *v)
         &(w)->attributes, &(w)->pauses
 
 /* A caller-owned copy in one allocation: the struct, then its strings. */
-static crm_workorder *wo_dup(const crm_workorder *src)
+crm_workorder *crm__workorder_dup(const crm_workorder *src)
 {
     const char *const *fields[] = { WO_STRING_FIELDS(src) };
     enum { N = sizeof fields / sizeof fields[0] };
@@ -256,7 +256,7 @@ int crm_workorder_get(crm_workorder **out, crm_db *db, const char *id)
     int rc = get_borrowed(db, id, &w);
     if (rc)
         return rc;
-    if (!(*out = wo_dup(&w)))
+    if (!(*out = crm__workorder_dup(&w)))
         return crm__error_nomem();
     return 0;
 }
@@ -398,7 +398,7 @@ static int load_for_change(crm_workorder **out, crm_db *db, const char *id)
     int rc = get_borrowed(db, id, &w);
     if (rc)
         return rc;
-    if (!(*out = wo_dup(&w)))
+    if (!(*out = crm__workorder_dup(&w)))
         return crm__error_nomem();
     return 0;
 }

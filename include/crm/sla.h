@@ -1,0 +1,123 @@
+/*
+ * crmcore — SLA policies, escalation and SLA analytics for work orders.
+ *
+ * A policy is a JSON document: business calendars (a default one and one
+ * per dealer, see calendar.h) and rules matched in order against a work
+ * order's type, priority and channel. A rule sets the first-response and
+ * resolution targets in business minutes, a warning threshold, and
+ * escalation levels with their actions:
+ *
+ *     {
+ *       "calendars": { "default": { ... }, "dealers": { "D3101001": { ... } } },
+ *       "rules": [
+ *         { "name": "urgent complaints",
+ *           "match": { "type": ["complaint"], "priority": [1, 2], "channel": ["dcc", "app"] },
+ *           "first_response_minutes": 30,
+ *           "resolution_minutes": 480,
+ *           "warning_percent": 80,
+ *           "escalations": [
+ *             { "after_minutes": 0,   "actions": [ { "action": "notify", "to": "supervisor" } ] },
+ *             { "after_minutes": 240, "actions": [ { "action": "reassign", "assignee": "lead-1", "queue": "l2" },
+ *                                                  { "action": "raise_priority" } ] } ] }
+ *       ]
+ *     }
+ *
+ * A missing "match" key matches anything; the first matching rule applies.
+ * Escalation level k is reached when the resolution target is overrun by
+ * its after_minutes (business minutes; 0 = at the breach). Business time
+ * is counted on the dealer's calendar (else the default one, else the
+ * built-in China calendar) and stops while the order waits for the customer.
+ */
+#ifndef CRM_SLA_H
+#define CRM_SLA_H
+
+#include "common.h"
+#include "db.h"
+#include "workorder.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A parsed SLA policy. Opaque, immutable, shareable. */
+typedef struct crm_sla_policy crm_sla_policy;
+
+/**
+ * Parse and validate a policy.
+ *
+ * @param[out] out  the policy, owned by the caller; free with crm_sla_policy_free()
+ * @param[in]  json the document
+ * @return 0, or CRM_EINVALID naming the JSON path
+ *         ("policy.rules[2].resolution_minutes: expected a positive integer")
+ */
+CRM_EXTERN(int) crm_sla_policy_new(crm_sla_policy **out, const char *json);
+
+/** Free a policy; NULL is a no-op. */
+CRM_EXTERN(void) crm_sla_policy_free(crm_sla_policy *policy);
+
+/** Where one SLA target stands. */
+typedef enum crm_sla_state {
+    CRM_SLA_NONE = 0,     /**< no rule applies */
+    CRM_SLA_RUNNING = 1,  /**< open, within the target */
+    CRM_SLA_WARNING = 2,  /**< open, past the warning threshold */
+    CRM_SLA_BREACHED = 3, /**< open and overdue, or done late */
+    CRM_SLA_MET = 4       /**< done within the target */
+} crm_sla_state;
+
+/** One work order measured against its rule at a time. Plain data. */
+typedef struct crm_sla_status {
+    char rule[64];               /**< the rule's name; "" when none applies */
+    crm_sla_state response;      /**< first response */
+    crm_sla_state resolution;
+    int64_t response_due;        /**< Unix ms; CRM_TIME_NEVER while paused; 0 without a rule */
+    int64_t resolution_due;
+    int64_t response_ms;         /**< business ms to the first response (or until `at`) */
+    int64_t resolution_ms;       /**< business ms to the resolution (or until `at`) */
+    int level;                   /**< escalation level reached at `at` (0: none) */
+} crm_sla_status;
+
+/**
+ * Measure a work order against the policy as of a time.
+ *
+ * @param[out] out    the status
+ * @param[in]  policy the policy
+ * @param[in]  wo     the work order
+ * @param[in]  at     as of when (Unix ms); times after it are ignored
+ * @return 0, or CRM_EINVALID / CRM_ESTORAGE (unreadable pauses)
+ */
+CRM_EXTERN(int) crm_sla_evaluate(crm_sla_status *out, const crm_sla_policy *policy, const crm_workorder *wo,
+                                 int64_t at);
+
+/** What an escalation run did. */
+typedef struct crm_escalation_result {
+    size_t scanned;     /**< open work orders looked at */
+    size_t warnings;    /**< warnings raised (first response or resolution) */
+    size_t breaches;    /**< breaches raised */
+    size_t escalations; /**< escalation levels applied */
+    size_t changed;     /**< work orders written */
+} crm_escalation_result;
+
+/**
+ * Find the open work orders (within the scope) that passed a warning
+ * threshold, breached a target or reached an escalation level as of
+ * `as_of`, and apply what is due: an audit event per warning and breach
+ * ("workorder.sla_warning", "workorder.sla_breach"), and per new level its
+ * actions (reassign, raise_priority, notify = a "workorder.sla_notify"
+ * event a host can consume) and a "workorder.escalated" event. What was
+ * raised is remembered on the work order (sla_flags, escalation_level), so
+ * a second run as of the same time changes nothing. The run is one
+ * transaction: on error nothing changes.
+ *
+ * @param[out] out    counts; may be NULL
+ * @param[in]  db     the handle
+ * @param[in]  policy the policy
+ * @param[in]  as_of  the time to judge by (Unix ms), e.g. crm_db_now(db)
+ */
+CRM_EXTERN(int) crm_sla_escalate(crm_escalation_result *out, crm_db *db, const crm_sla_policy *policy,
+                                 int64_t as_of);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CRM_SLA_H */
