@@ -116,6 +116,53 @@ typedef struct crm_escalation_result {
 CRM_EXTERN(int) crm_sla_escalate(crm_escalation_result *out, crm_db *db, const crm_sla_policy *policy,
                                  int64_t as_of);
 
+/** How crm_sla_report() groups work orders. */
+typedef enum crm_sla_group {
+    CRM_SLA_GROUP_NONE = 0,   /**< one group, key "all" */
+    CRM_SLA_GROUP_QUEUE = 1,
+    CRM_SLA_GROUP_DEALER = 2,
+    CRM_SLA_GROUP_TYPE = 3,
+    CRM_SLA_GROUP_MONTH = 4   /**< month created, "2025-11", in China time (UTC+8) */
+} crm_sla_group;
+
+/** Options of crm_sla_report(). Initialise with CRM_SLA_REPORT_OPTIONS_INIT. */
+typedef struct crm_sla_report_options {
+    unsigned int version;     /**< CRM_SLA_REPORT_OPTIONS_VERSION */
+    crm_sla_group group_by;
+    int64_t as_of;            /**< judge as of this time; 0: crm_db_now() */
+    int64_t created_from;     /**< only work orders created at or after; 0: no bound */
+    int64_t created_to;       /**< only those created before; 0: no bound */
+} crm_sla_report_options;
+
+#define CRM_SLA_REPORT_OPTIONS_VERSION 1
+#define CRM_SLA_REPORT_OPTIONS_INIT { CRM_SLA_REPORT_OPTIONS_VERSION, CRM_SLA_GROUP_NONE, 0, 0, 0 }
+
+/**
+ * SLA analytics over the work orders in the handle's scope, per group:
+ *
+ *     {"as_of": "...", "group_by": "queue", "groups": [
+ *       {"key": "l1", "count": 120, "open": 30,
+ *        "first_response": {"met": 80, "breached": 10, "compliance": 0.889,
+ *                           "mean_minutes": 41.5, "p90_minutes": 95.0},
+ *        "resolution": { ... the same ... },
+ *        "backlog_by_age": {"0-1d": 12, "1-3d": 9, "3-7d": 6, "7d+": 3}}]}
+ *
+ * Compliance is met / (met + breached), where open orders past their
+ * target count as breached; it is null when nothing was decided yet. The
+ * "open" counts the orders not resolved as of then. The
+ * mean and the 90th percentile (nearest rank) are business minutes to the
+ * first response / the resolution of the orders that had one. Backlog ages
+ * are wall-clock days since creation of the open orders. Groups are sorted
+ * by key; orders without a value for the key are grouped under "".
+ *
+ * @param[out] out    NUL-terminated JSON, owned by the caller; free with crm_free()
+ * @param[in]  db     the handle
+ * @param[in]  policy the SLA policy that defines the targets
+ * @param[in]  opts   options, or NULL for the defaults
+ */
+CRM_EXTERN(int) crm_sla_report(char **out, crm_db *db, const crm_sla_policy *policy,
+                               const crm_sla_report_options *opts);
+
 #ifdef __cplusplus
 }
 #endif

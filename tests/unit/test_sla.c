@@ -279,6 +279,55 @@ static void dealer_calendars_apply(void **state)
     crm_sla_policy_free(p);
 }
 
+static void move_at(crm_db *db, const char *id, crm_wo_status to, const char *at)
+{
+    crm_db_set_time(db, T(at));
+    assert_int_equal(crm_workorder_move(db, id, to, NULL), 0);
+}
+
+static void report_by_queue(void **state)
+{
+    fixture *f = *state;
+    crm_db *db = f->db;
+    char a[CRM_ID_LEN + 1], b[CRM_ID_LEN + 1], c[CRM_ID_LEN + 1], d[CRM_ID_LEN + 1];
+    assert_int_equal(crm_workorder_create(a, db, "{\"type\":\"complaint\",\"subject\":\"a\",\"assignee\":\"x\",\"queue\":\"q1\"}"), 0);
+    assert_int_equal(crm_workorder_create(b, db, "{\"type\":\"complaint\",\"subject\":\"b\",\"assignee\":\"x\",\"queue\":\"q1\"}"), 0);
+    assert_int_equal(crm_workorder_create(c, db, "{\"type\":\"complaint\",\"subject\":\"c\",\"queue\":\"q2\"}"), 0);
+    assert_int_equal(crm_workorder_create(d, db, "{\"type\":\"enquiry\",\"subject\":\"d\",\"queue\":\"q2\"}"), 0);
+    /* a: response 30 min (met), resolved after 120 (met). b: response 90
+     * (late), resolved after 540 business minutes (late). c: open, late on
+     * both. d: open, no response target, resolution running. */
+    move_at(db, a, CRM_WO_IN_PROGRESS, "2025-11-24T10:30+08:00");
+    move_at(db, a, CRM_WO_RESOLVED, "2025-11-24T12:00+08:00");
+    move_at(db, b, CRM_WO_IN_PROGRESS, "2025-11-24T11:30+08:00");
+    move_at(db, b, CRM_WO_RESOLVED, "2025-11-25T10:00+08:00");
+    crm_sla_report_options o = CRM_SLA_REPORT_OPTIONS_INIT;
+    o.group_by = CRM_SLA_GROUP_QUEUE;
+    o.as_of = T("2025-11-25T10:00+08:00");
+    char *json;
+    assert_int_equal(crm_sla_report(&json, db, f->policy, &o), 0);
+    assert_string_equal(json,
+        "{\"groups\":["
+        "{\"key\":\"q1\",\"count\":2,\"open\":0,"
+        "\"first_response\":{\"met\":1,\"breached\":1,\"compliance\":0.5,\"mean_minutes\":60,\"p90_minutes\":90},"
+        "\"resolution\":{\"met\":1,\"breached\":1,\"compliance\":0.5,\"mean_minutes\":330,\"p90_minutes\":540},"
+        "\"backlog_by_age\":{\"0-1d\":0,\"1-3d\":0,\"3-7d\":0,\"7d+\":0}},"
+        "{\"key\":\"q2\",\"count\":2,\"open\":2,"
+        "\"first_response\":{\"met\":0,\"breached\":1,\"compliance\":0,\"mean_minutes\":null,\"p90_minutes\":null},"
+        "\"resolution\":{\"met\":0,\"breached\":1,\"compliance\":0,\"mean_minutes\":null,\"p90_minutes\":null},"
+        "\"backlog_by_age\":{\"0-1d\":0,\"1-3d\":2,\"3-7d\":0,\"7d+\":0}}],"
+        "\"as_of\":\"2025-11-25T02:00:00.000Z\",\"group_by\":\"queue\"}");
+    crm_free(json);
+    /* By month, as of before b was resolved: b still open. */
+    o.group_by = CRM_SLA_GROUP_MONTH;
+    o.as_of = T("2025-11-24T13:00+08:00");
+    assert_int_equal(crm_sla_report(&json, db, f->policy, &o), 0);
+    assert_non_null(strstr(json, "{\"key\":\"2025-11\",\"count\":4,\"open\":3,"));
+    crm_free(json);
+    o.group_by = (crm_sla_group)9;
+    assert_crm_error(crm_sla_report(&json, db, f->policy, &o), CRM_EINVALID, "options.group_by");
+}
+
 static void bad_policies_name_the_path(void **state)
 {
     (void)state;
@@ -326,6 +375,7 @@ int main(void)
         cmocka_unit_test(a_second_run_changes_nothing),
         T_(escalation_respects_scope),
         cmocka_unit_test(dealer_calendars_apply),
+        T_(report_by_queue),
         cmocka_unit_test(bad_policies_name_the_path),
     };
 #undef T_
