@@ -660,6 +660,20 @@ void crmb_fail_for_test(int code, const char *message);
   public static String version() {
     return CrmNative.version();
   }
+
+  /**
+   * The due time (Unix ms) that many business minutes after start on a
+   * business calendar (JSON; null: China, Mon-Fri 09:00-18:00 UTC+8, with
+   * public holidays and make-up workdays).
+   */
+  public static long calendarDue(String calendarJson, long startMs, long minutes) {
+    return CrmNative.calendarDue(calendarJson, startMs, minutes);
+  }
+
+  /** Business minutes between two times on a calendar (see calendarDue). */
+  public static long calendarMinutes(String calendarJson, long fromMs, long toMs) {
+    return CrmNative.calendarMinutes(calendarJson, fromMs, toMs);
+  }
 %}
 
 %typemap(javacode) struct crmb_lead_iter %{
