@@ -504,7 +504,7 @@ int crm_workorder_move(crm_db *db, const char *id, crm_wo_status to, const char 
     if (rc == 0) {
         int64_t now = crm_db_now(db);
         crm_wo_status from = w->status;
-        bool reopen = from == CRM_WO_RESOLVED || from == CRM_WO_CLOSED;
+        bool reopen = (from == CRM_WO_RESOLVED || from == CRM_WO_CLOSED) && to == CRM_WO_IN_PROGRESS;
         /* Leaving the wait for the customer ends a pause of the SLA clock. */
         if (from == CRM_WO_WAITING_CUSTOMER) {
             if (!(pauses = pauses_append(w->pauses, w->paused_since, now)))
@@ -520,6 +520,13 @@ int crm_workorder_move(crm_db *db, const char *id, crm_wo_status to, const char 
             w->resolved_at = now;
         if (to == CRM_WO_CLOSED)
             w->closed_at = now;
+        /* The time it stayed resolved does not count against the SLA of
+         * the reopened order: it becomes a pause. */
+        if (reopen && w->resolved_at) {
+            if (!(pauses = pauses_append(w->pauses, w->resolved_at, now)))
+                rc = crm__error_nomem();
+            w->pauses = pauses;
+        }
         if (reopen)
             w->resolved_at = w->closed_at = 0;
         w->status = to;

@@ -181,7 +181,7 @@ static void pauses_and_times_are_kept(void **state)
     crm_db_set_time(db, T0 + 70 * MIN);
     assert_int_equal(crm_workorder_move(db, id, CRM_WO_RESOLVED, NULL), 0);
     w = get(db, id);
-    char expect[96];
+    char expect[160];
     snprintf(expect, sizeof expect, "[[%lld,%lld],[%lld,%lld]]", T0 + 20 * MIN, T0 + 50 * MIN, T0 + 60 * MIN, T0 + 70 * MIN);
     assert_string_equal(w->pauses, expect);
     assert_int_equal(w->paused_since, 0);
@@ -190,13 +190,33 @@ static void pauses_and_times_are_kept(void **state)
     crm_workorder_free(w);
     crm_db_set_time(db, T0 + 80 * MIN);
     assert_int_equal(crm_workorder_move(db, id, CRM_WO_CLOSED, NULL), 0);
+    w = get(db, id);
+    assert_int_equal(w->closed_at, T0 + 80 * MIN);
+    assert_int_equal(w->resolved_at, T0 + 70 * MIN); /* closing keeps the resolution */
+    crm_workorder_free(w);
     crm_db_set_time(db, T0 + 90 * MIN);
     assert_int_equal(crm_workorder_move(db, id, CRM_WO_IN_PROGRESS, "客户反馈未修好"), 0);
     w = get(db, id);
     assert_int_equal(w->resolved_at, 0);
     assert_int_equal(w->closed_at, 0);
     assert_int_equal(w->status, CRM_WO_IN_PROGRESS);
+    /* The time it stayed resolved (and closed) is a pause of the reopened order. */
+    snprintf(expect, sizeof expect, "[[%lld,%lld],[%lld,%lld],[%lld,%lld]]", T0 + 20 * MIN, T0 + 50 * MIN,
+             T0 + 60 * MIN, T0 + 70 * MIN, T0 + 70 * MIN, T0 + 90 * MIN);
+    assert_string_equal(w->pauses, expect);
     crm_workorder_free(w);
+    /* Closing is a move; only leaving resolved or closed is a reopen. */
+    const char *kinds[16];
+    size_t n = 0;
+    crm_iter *it;
+    const crm_event *e;
+    assert_int_equal(crm_event_iter_new(&it, db, id), 0);
+    while (n < 16 && crm_event_next(&e, it) == 0)
+        kinds[n++] = strcmp(e->kind, "workorder.reopened") == 0 ? "reopened" : strcmp(e->kind, "workorder.moved") == 0 ? "moved" : "other";
+    crm_iter_free(it);
+    assert_int_equal(n, 8);
+    assert_string_equal(kinds[6], "moved");    /* resolved -> closed */
+    assert_string_equal(kinds[7], "reopened"); /* closed -> in_progress */
     char *json;
     assert_int_equal(crm_workorder_get_json(&json, db, id), 0);
     assert_non_null(strstr(json, "\"pauses\":[[\"2025-11-24T02:20:00.000Z\",\"2025-11-24T02:50:00.000Z\"]"));
