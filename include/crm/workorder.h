@@ -10,7 +10,8 @@
  *                         ↓  ↑ reopen (→ in_progress)
  *                       closed ─┘
  *
- * Waiting for the customer pauses the SLA clock. Every change (creation,
+ * Waiting for the customer pauses the SLA clock, and so does the time a
+ * reopened order had spent resolved. Every change (creation,
  * assignment, move, comment, escalation) appends an audit event in the same
  * transaction: crm_event_iter_new() on the work order's id is its history,
  * with who, when and what.
