@@ -647,6 +647,17 @@ void crmb_fail_for_test(int code, const char *message);
   }
 
   /**
+   * The events of one kind ("workorder.sla_notify", ...) across work orders,
+   * at or after sinceMs, in append order: how a host consumes escalation
+   * notifications. Close the iterator.
+   */
+  public EventIterator workorderEvents(String kind, long sinceMs) {
+    EventIterator it = eventsOfKindRaw(kind, sinceMs);
+    it.lock = this;
+    return it;
+  }
+
+  /**
    * Begin a transaction that {@link Transaction#close()} rolls back unless
    * {@link Transaction#commit()} was called:
    * {@code try (Transaction tx = db.transaction()) { ...; tx.commit(); }}
@@ -826,6 +837,7 @@ void crmb_fail_for_test(int code, const char *message);
 %newobject crmb_handle::workorderCommentsJson;
 %newobject crmb_handle::slaEscalateJson;
 %newobject crmb_handle::slaReportJson;
+%newobject crmb_handle::eventsOfKindRaw;
 #if defined(SWIGJAVA)
 %javamethodmodifiers crmb_handle::workorderCreate "public synchronized";
 %javamethodmodifiers crmb_handle::workorderAssign "public synchronized";
@@ -836,6 +848,7 @@ void crmb_fail_for_test(int code, const char *message);
 %javamethodmodifiers crmb_handle::workorderCommentsJson "public synchronized";
 %javamethodmodifiers crmb_handle::slaEscalateJson "public synchronized";
 %javamethodmodifiers crmb_handle::slaReportJson "public synchronized";
+%javamethodmodifiers crmb_handle::eventsOfKindRaw "private synchronized";
 #endif
 
 %extend crmb_handle {
@@ -865,6 +878,10 @@ void crmb_fail_for_test(int code, const char *message);
     /** The escalation run with an SLA policy document as of a time (0: now); counts as JSON. */
     char *slaEscalateJson(const char *policyJson, int64_t asOf) {
         return crmb_sla_escalate_json($self, policyJson, asOf);
+    }
+    /** The events of one kind across work orders since a time (see workorderEvents in Java). */
+    crmb_event_iter *eventsOfKindRaw(const char *kind, int64_t since) {
+        return crmb_db_events_of_kind($self, kind, since);
     }
     /** SLA analytics as JSON; groupBy: none, queue, dealer, type or month. */
     char *slaReportJson(const char *policyJson, const char *groupBy, int64_t asOf, int64_t createdFrom,

@@ -406,6 +406,31 @@ crmb_event_iter *crmb_db_events(crmb_handle *h, const char *entity_id)
     return c;
 }
 
+crmb_event_iter *crmb_db_events_of_kind(crmb_handle *h, const char *kind, int64_t since)
+{
+    crmb_event_iter *c;
+    crm_iter *it = NULL;
+    crm_db *db = open_db(h);
+
+    if (db == NULL)
+        return NULL;
+    if (kind == NULL) {
+        fail_msg(CRM_EINVALID, "kind: must not be null");
+        return NULL;
+    }
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        fail_msg(CRM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (check(crm_workorder_events_iter_new(&it, db, kind, since)) < 0) {
+        free(c);
+        return NULL;
+    }
+    cursor_link(h, &c->base, CURSOR_EVENTS, it);
+    return c;
+}
+
 /* ---- iterators ------------------------------------------------------------- */
 
 /* 1 when the cursor can be advanced; 0 at its end or on an error (status set). */

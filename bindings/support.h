@@ -95,6 +95,10 @@ crmb_lead_iter *crmb_db_leads(crmb_handle *h, unsigned int statuses,
 /** Start listing the audit events of a record. */
 crmb_event_iter *crmb_db_events(crmb_handle *h, const char *entity_id);
 
+/** Start listing the events of one kind across work orders since a time
+ * (crm_workorder_events_iter_new). */
+crmb_event_iter *crmb_db_events_of_kind(crmb_handle *h, const char *kind, int64_t since);
+
 /* ---- iterators ------------------------------------------------------------ */
 
 /** The next lead (borrowed until the next call), or NULL at the end or on failure. */

@@ -8,6 +8,7 @@
  *   crm wo show ID                  the work order with comments and history (JSON)
  *   crm wo list                     list (table, or NDJSON with --json)
  *   crm wo escalate --policy FILE   the escalation run; --as-of TIME
+ *   crm wo events KIND              events of a kind across work orders; --since TIME
  *   crm report sla --policy FILE    SLA analytics; --by, --as-of, --since, --until
  *
  * Output of show and report is JSON built from the library's own JSON, so
@@ -40,6 +41,8 @@ static const char wo_usage[] =
     "                             raise SLA warnings and breaches and apply escalation\n"
     "                             actions due as of TIME (default now); running it again\n"
     "                             changes nothing\n"
+    "  events KIND [--since TIME] the events of one kind across work orders (NDJSON), e.g.\n"
+    "                             workorder.sla_notify: how a host consumes notifications\n"
     "\n"
     "Every subcommand takes --db PATH and --help.\n"
     "Exit status: 0 success, 1 error, 2 usage error, 4 not found.\n";
@@ -393,6 +396,41 @@ static int wo_list(int argc, char **argv, cli_globals *g)
     return rc;
 }
 
+static int wo_events(int argc, char **argv, cli_globals *g)
+{
+    static const opt_spec specs[] = { { "--since", 0 } };
+    const char *vals[1] = { NULL }, *pos[1];
+    size_t got;
+    int help, rc = parse_args(argc, argv, g, "wo events", wo_usage, specs, 1, vals, pos, 1, &got, &help);
+    if (rc || help)
+        return rc;
+    if (got < 1)
+        return cli_usage_error("wo events", "missing the event KIND (e.g. workorder.sla_notify)");
+    int64_t since = 0;
+    if (vals[0] && (rc = parse_time_arg(&since, vals[0], "wo events", "--since")) != 0)
+        return rc;
+    crm_db *db;
+    if (cli_open_db(&db, g, 0) != 0)
+        return CLI_EXIT_ERROR;
+    crm_iter *it;
+    int r = crm_workorder_events_iter_new(&it, db, pos[0], since);
+    if (r == 0) {
+        const crm_event *e;
+        while ((r = crm_event_next(&e, it)) == 0) {
+            char *j;
+            if ((r = crm_event_to_json(&j, e)) != 0)
+                break;
+            puts(j);
+            crm_free(j);
+        }
+        r = r == CRM_ITEROVER ? 0 : r;
+        crm_iter_free(it);
+    }
+    rc = r ? lib_fail("wo events", r) : CLI_EXIT_OK;
+    crm_db_close(db);
+    return rc;
+}
+
 static int wo_escalate(int argc, char **argv, cli_globals *g)
 {
     static const opt_spec specs[] = { { "--policy", 0 }, { "--as-of", 0 }, { "--json", 1 } };
@@ -434,7 +472,8 @@ int cli_cmd_wo(int argc, char **argv, cli_globals *g)
         const char *name;
         int (*fn)(int, char **, cli_globals *);
     } subs[] = { { "create", wo_create },   { "assign", wo_assign }, { "move", wo_move },         { "comment", wo_comment },
-                 { "show", wo_show },       { "list", wo_list },     { "escalate", wo_escalate } };
+                 { "show", wo_show },       { "list", wo_list },     { "escalate", wo_escalate },
+                 { "events", wo_events } };
     if (argc < 2 || cli_flag(argv[1], "--help") || cli_flag(argv[1], "-h")) {
         fputs(wo_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;

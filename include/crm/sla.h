@@ -103,7 +103,8 @@ typedef struct crm_escalation_result {
  * `as_of`, and apply what is due: an audit event per warning and breach
  * ("workorder.sla_warning", "workorder.sla_breach"), and per new level its
  * actions (reassign, raise_priority, notify = a "workorder.sla_notify"
- * event a host can consume) and a "workorder.escalated" event. What was
+ * event a host consumes with crm_workorder_events_iter_new()) and a
+ * "workorder.escalated" event. What was
  * raised is remembered on the work order (sla_flags, escalation_level), so
  * a second run as of the same time changes nothing. The run is one
  * transaction: on error nothing changes.

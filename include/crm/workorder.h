@@ -227,6 +227,21 @@ CRM_EXTERN(int) crm_wo_comment_iter_new(crm_iter **out, crm_db *db, const char *
  */
 CRM_EXTERN(int) crm_wo_comment_next(const crm_wo_comment **out, crm_iter *iter);
 
+/**
+ * List the events of one kind across work orders, since a time, in the
+ * order they were appended, within the handle's scope: how a host consumes
+ * escalation notifications ("workorder.sla_notify"), breaches
+ * ("workorder.sla_breach") and the like. Poll with the time of the last
+ * event seen (events at that very time come again; skip ids already seen).
+ *
+ * @param[out] out   the iterator, owned by the caller; free with crm_iter_free();
+ *                   advance it with crm_event_next()
+ * @param[in]  db    the handle; must outlive the iterator
+ * @param[in]  kind  the event kind, e.g. "workorder.sla_notify"
+ * @param[in]  since Unix ms; events at or after it
+ */
+CRM_EXTERN(int) crm_workorder_events_iter_new(crm_iter **out, crm_db *db, const char *kind, int64_t since);
+
 /** The name of a status ("new", "waiting_customer", ...), or NULL when out of range. */
 CRM_EXTERN(const char *) crm_wo_status_name(crm_wo_status status);
 

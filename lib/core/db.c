@@ -39,6 +39,7 @@ static int check_backend(const crm_backend *b)
         REQUIRE(workorder_scan)
         REQUIRE(wo_comment_insert)
         REQUIRE(wo_comment_scan)
+        REQUIRE(event_scan_kind)
     }
 #undef REQUIRE
     return 0;

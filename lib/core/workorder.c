@@ -630,3 +630,16 @@ int crm_wo_comment_next(const crm_wo_comment **out, crm_iter *iter)
     *out = rc == 0 ? &iter->current.wo_comment : NULL;
     return rc;
 }
+
+int crm_workorder_events_iter_new(crm_iter **out, crm_db *db, const char *kind, int64_t since)
+{
+    if (!out || !db || !kind)
+        return crm_error_set(CRM_EINVALID, "%s: required", !out ? "out" : !db ? "db" : "kind");
+    *out = NULL;
+    int rc = crm__workorder_supported(db);
+    if (rc || (rc = check_text("kind", kind, SHORT_MAX, false)))
+        return rc;
+    crm_backend_iter *cursor;
+    rc = db->backend->event_scan_kind(db->backend, &db->scope, kind, since, &cursor);
+    return rc ? rc : crm__iter_new(out, db, CRM_ITER_EVENT, cursor);
+}

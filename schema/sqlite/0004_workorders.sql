@@ -43,3 +43,7 @@ CREATE TABLE wo_comment (
 );
 
 CREATE INDEX wo_comment_workorder ON wo_comment (workorder_id, seq);
+
+-- Hosts consume escalation notifications ("workorder.sla_notify") and the
+-- like by kind, since a time, across work orders.
+CREATE INDEX event_kind_at ON event (kind, at);

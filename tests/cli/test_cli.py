@@ -619,6 +619,9 @@ def test_wo_escalate_is_idempotent_and_report(db, policy):
     w = wo_show(db, wid)
     assert (w["assignee"], w["queue"], w["priority"], w["escalation_level"]) == ("lead-1", "l2", 2, 2)
     assert [e["data"]["to"] for e in w["history"] if e["kind"] == "workorder.sla_notify"] == ["supervisor"]
+    p = run("wo", "events", "workorder.sla_notify", "--since", "2025-11-24", db=db, check=0)
+    assert [json.loads(line)["entity_id"] for line in p.out.splitlines()] == [wid]
+    assert run("wo", "events", "workorder.sla_notify", "--since", "2030-01-01", db=db, check=0).out == ""
     rep = json.loads(run("report", "sla", "--policy", policy, "--by", "type", "--as-of", "2025-11-25T13:01+08:00",
                          db=db, check=0).out)
     assert rep["group_by"] == "type"

@@ -629,6 +629,48 @@ static void workorder_writes_roll_back(void **state)
     it->free(it);
 }
 
+static void events_scan_by_kind_since(void **state)
+{
+    crm_backend *b = *state;
+    if (b->version < 2)
+        skip();
+    static const struct {
+        const char *kind, *dealer;
+        int64_t at;
+    } rows[] = { { "workorder.sla_notify", "D1", T0 + 5 }, { "workorder.sla_breach", "D1", T0 + 6 },
+                 { "workorder.sla_notify", "D2", T0 + 1 }, { "workorder.sla_notify", "D1", T0 + 9 },
+                 { "workorder.sla_notify", NULL, T0 } };
+    for (int i = 0; i < 5; i++) {
+        char id[CRM_ID_LEN + 1];
+        snprintf(id, sizeof id, "0190d000-0000-7000-8000-%012d", i);
+        crm_event e = { id, rows[i].at, rows[i].kind, "workorder", id, rows[i].dealer, "sys", "{}" };
+        assert_int_equal(b->event_append(b, &e), 0);
+    }
+    crm_backend_iter *it;
+    crm_event e;
+    /* Append order, not time order; at >= since. */
+    assert_int_equal(b->event_scan_kind(b, &everything, "workorder.sla_notify", T0 + 1, &it), 0);
+    assert_int_equal(it->next(it, &e), 0);
+    assert_int_equal(e.at, T0 + 5);
+    assert_string_equal(e.kind, "workorder.sla_notify");
+    assert_int_equal(it->next(it, &e), 0);
+    assert_int_equal(e.at, T0 + 1);
+    assert_string_equal(e.dealer_id, "D2");
+    assert_int_equal(it->next(it, &e), 0);
+    assert_int_equal(e.at, T0 + 9);
+    assert_int_equal(it->next(it, &e), CRM_ITEROVER);
+    it->free(it);
+    crm_scope d1 = { "D1" };
+    assert_int_equal(b->event_scan_kind(b, &d1, "workorder.sla_notify", 0, &it), 0);
+    size_t n = 0;
+    while (it->next(it, &e) == 0) {
+        assert_string_equal(e.dealer_id, "D1");
+        n++;
+    }
+    assert_int_equal(n, 2);
+    it->free(it);
+}
+
 int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
 {
     factory = f;
@@ -652,6 +694,7 @@ int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
         T(workorder_scan_filters_and_orders),
         T(comments_append_and_scan_in_order),
         T(workorder_writes_roll_back),
+        T(events_scan_by_kind_since),
     };
 #undef T
     return cmocka_run_group_tests_name(name, tests, NULL, NULL);

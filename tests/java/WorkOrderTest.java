@@ -84,6 +84,14 @@ public class WorkOrderTest {
         String again = db.slaEscalateJson(POLICY, asOf);
         assertTrue(again, again.endsWith("\"changed\":0}"));
         assertTrue(db.workorderJson(id).contains("\"assignee\":\"lead-1\""));
+        int notes = 0;
+        try (EventIterator it = db.workorderEvents("workorder.sla_notify", MON_10)) {
+            while (it.hasNext()) {
+                assertEquals(id, it.next().getEntityId());
+                notes++;
+            }
+        }
+        assertEquals(1, notes);
         String report = db.slaReportJson(POLICY, "type", asOf, 0, 0);
         assertTrue(report, report.contains("\"key\":\"complaint\""));
         try {

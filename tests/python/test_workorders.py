@@ -83,6 +83,8 @@ def test_escalation_is_idempotent_and_report(db):
     assert db.escalate(POLICY, as_of=as_of)["changed"] == 0
     w = db.workorder(wid)
     assert (w["assignee"], w["priority"], w["escalation_level"]) == ("lead-1", 2, 2)
+    notes = list(db.workorder_events("workorder.sla_notify", since=MON_10))
+    assert [(n["entity_id"], n["data"]["to"]) for n in notes] == [(wid, "supervisor")]
     rep = db.sla_report(POLICY, by="queue", as_of=as_of)
     assert rep["groups"][0]["first_response"]["breached"] == 1
 

@@ -196,6 +196,23 @@ static void escalation_runs_step_by_step(void **state)
     assert_int_equal(count_kind(db, id, "workorder.escalated", data, sizeof data), 2);
     assert_non_null(strstr(data, "{\"action\":\"reassign\",\"assignee\":\"lead-1\",\"from_assignee\":\"agent-1\",\"queue\":\"l2\"}"));
     assert_non_null(strstr(data, "{\"action\":\"raise_priority\",\"from\":3,\"to\":2}"));
+    /* A host consumes the notifications across work orders, since a time. */
+    crm_iter *it;
+    const crm_event *e;
+    assert_int_equal(crm_workorder_events_iter_new(&it, db, "workorder.sla_notify", T("2025-11-24T10:00+08:00")), 0);
+    assert_int_equal(crm_event_next(&e, it), 0);
+    assert_string_equal(e->entity_id, id);
+    assert_int_equal(crm_event_next(&e, it), CRM_ITEROVER);
+    crm_iter_free(it);
+    assert_int_equal(crm_workorder_events_iter_new(&it, db, "workorder.sla_notify", T("2030-01-01")), 0);
+    assert_int_equal(crm_event_next(&e, it), CRM_ITEROVER);
+    crm_iter_free(it);
+    assert_int_equal(crm_db_set_scope(db, "D9"), 0);
+    assert_int_equal(crm_workorder_events_iter_new(&it, db, "workorder.sla_notify", 0), 0);
+    assert_int_equal(crm_event_next(&e, it), CRM_ITEROVER);
+    crm_iter_free(it);
+    assert_int_equal(crm_db_set_scope(db, NULL), 0);
+    assert_crm_error(crm_workorder_events_iter_new(&it, db, "", 0), CRM_EINVALID, "kind: expected 1 to");
     /* Resolved orders are not scanned. */
     assert_int_equal(crm_workorder_move(db, id, CRM_WO_IN_PROGRESS, NULL), 0);
     assert_int_equal(crm_workorder_move(db, id, CRM_WO_RESOLVED, NULL), 0);

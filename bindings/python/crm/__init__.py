@@ -356,6 +356,12 @@ class Db:
         again as of the same time changes nothing."""
         return _json.loads(self._h.slaEscalateJson(_doc(policy), _to_ms(as_of, "as_of")))
 
+    def workorder_events(self, kind, since=None):
+        """Stream the events of one kind ("workorder.sla_notify", ...) across
+        work orders, at or after ``since`` (Unix ms or datetime), in append
+        order: how a host consumes escalation notifications."""
+        return EventIterator(self, self._h.eventsOfKindRaw(kind, _to_ms(since, "since")))
+
     def sla_report(self, policy, by="none", as_of=None, created_from=None, created_to=None):
         """SLA analytics (dict) grouped by none, queue, dealer, type or month."""
         return _json.loads(self._h.slaReportJson(_doc(policy), by, _to_ms(as_of, "as_of"),

@@ -120,6 +120,9 @@ struct crm_backend {
     /** Stream the comments (crm_wo_comment records) of one work order, oldest first. */
     int (*wo_comment_scan)(crm_backend *backend, const crm_scope *scope, const char *workorder_id,
                            crm_backend_iter **out);
+    /** Stream the events (crm_event records) of one kind with at >= since, in append order. */
+    int (*event_scan_kind)(crm_backend *backend, const crm_scope *scope, const char *kind, int64_t since,
+                           crm_backend_iter **out);
 };
 
 /**

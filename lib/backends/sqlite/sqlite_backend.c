@@ -769,6 +769,28 @@ static int sb_wo_comment_scan(crm_backend *b, const crm_scope *scope, const char
     return 0;
 }
 
+static int sb_event_scan_kind(crm_backend *b, const crm_scope *scope, const char *kind, int64_t since,
+                              crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    bool scoped = scope && scope->dealer_id;
+    sqlite_iter *si;
+    int rc = iter_make(s,
+                       scoped ? "SELECT id, at, kind, entity_type, entity_id, dealer_id, actor, data FROM event "
+                                "WHERE kind = ?1 AND at >= ?2 AND dealer_id = ?3 ORDER BY seq"
+                              : "SELECT id, at, kind, entity_type, entity_id, dealer_id, actor, data FROM event "
+                                "WHERE kind = ?1 AND at >= ?2 ORDER BY seq",
+                       SCAN_EVENTS, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(si->st, 1, kind, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(si->st, 2, since);
+    if (scoped)
+        sqlite3_bind_text(si->st, 3, scope->dealer_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
 /* ---- schema --------------------------------------------------------- */
 
 static int pragma_int(sqlite_backend *s, const char *sql, int *out)
@@ -909,6 +931,7 @@ int crm_sqlite_backend_open(crm_backend **out, const char *path, const crm_db_op
     s->parent.workorder_scan = sb_wo_scan;
     s->parent.wo_comment_insert = sb_wo_comment_insert;
     s->parent.wo_comment_scan = sb_wo_comment_scan;
+    s->parent.event_scan_kind = sb_event_scan_kind;
 
     bool memory = strcmp(path, ":memory:") == 0;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
