@@ -647,6 +647,17 @@ void crmb_fail_for_test(int code, const char *message);
   }
 
   /**
+   * The events of one kind ("workorder.sla_notify", ...) across work orders,
+   * at or after sinceMs, in append order: how a host consumes escalation
+   * notifications. Close the iterator.
+   */
+  public EventIterator workorderEvents(String kind, long sinceMs) {
+    EventIterator it = eventsOfKindRaw(kind, sinceMs);
+    it.lock = this;
+    return it;
+  }
+
+  /**
    * Begin a transaction that {@link Transaction#close()} rolls back unless
    * {@link Transaction#commit()} was called:
    * {@code try (Transaction tx = db.transaction()) { ...; tx.commit(); }}
@@ -659,6 +670,20 @@ void crmb_fail_for_test(int code, const char *message);
   /** The library's version. */
   public static String version() {
     return CrmNative.version();
+  }
+
+  /**
+   * The due time (Unix ms) that many business minutes after start on a
+   * business calendar (JSON; null: China, Mon-Fri 09:00-18:00 UTC+8, with
+   * public holidays and make-up workdays).
+   */
+  public static long calendarDue(String calendarJson, long startMs, long minutes) {
+    return CrmNative.calendarDue(calendarJson, startMs, minutes);
+  }
+
+  /** Business minutes between two times on a calendar (see calendarDue). */
+  public static long calendarMinutes(String calendarJson, long fromMs, long toMs) {
+    return CrmNative.calendarMinutes(calendarJson, fromMs, toMs);
   }
 %}
 
@@ -799,6 +824,76 @@ static const char *crmb_version(void) { return crm_version(); }
 void crmb_fail_for_test(int code, const char *message);
 
 #endif
+
+/* ======================================================================== */
+/* Work orders, SLAs and calendars (issue 6): the same methods in both      */
+/* languages, JSON text in and out (crm/__init__.py decodes it for Python). */
+/* ======================================================================== */
+
+%newobject crmb_handle::workorderCreate;
+%newobject crmb_handle::workorderComment;
+%newobject crmb_handle::workorderJson;
+%newobject crmb_handle::workordersJson;
+%newobject crmb_handle::workorderCommentsJson;
+%newobject crmb_handle::slaEscalateJson;
+%newobject crmb_handle::slaReportJson;
+%newobject crmb_handle::eventsOfKindRaw;
+#if defined(SWIGJAVA)
+%javamethodmodifiers crmb_handle::workorderCreate "public synchronized";
+%javamethodmodifiers crmb_handle::workorderAssign "public synchronized";
+%javamethodmodifiers crmb_handle::workorderMove "public synchronized";
+%javamethodmodifiers crmb_handle::workorderComment "public synchronized";
+%javamethodmodifiers crmb_handle::workorderJson "public synchronized";
+%javamethodmodifiers crmb_handle::workordersJson "public synchronized";
+%javamethodmodifiers crmb_handle::workorderCommentsJson "public synchronized";
+%javamethodmodifiers crmb_handle::slaEscalateJson "public synchronized";
+%javamethodmodifiers crmb_handle::slaReportJson "public synchronized";
+%javamethodmodifiers crmb_handle::eventsOfKindRaw "private synchronized";
+#endif
+
+%extend crmb_handle {
+    /** Create a work order from a JSON object; returns its id. */
+    char *workorderCreate(const char *json) { return crmb_wo_create($self, json); }
+    /** Assign (or reassign) a work order; queue may be null to keep it. */
+    void workorderAssign(const char *id, const char *assignee, const char *queue) {
+        crmb_wo_assign($self, id, assignee, queue);
+    }
+    /** Move a work order to a status by name ("in_progress", ...); note may be null. */
+    void workorderMove(const char *id, const char *status, const char *note) {
+        crmb_wo_move($self, id, status, note);
+    }
+    /** Add a comment, internal or visible to the customer; returns its id. */
+    char *workorderComment(const char *id, const char *body, bool isPublic) {
+        return crmb_wo_comment($self, id, body, isPublic ? 1 : 0);
+    }
+    /** One work order as a JSON object. */
+    char *workorderJson(const char *id) { return crmb_wo_get_json($self, id); }
+    /** Work orders as a JSON array; statuses: comma-separated names or null; limit 0: all. */
+    char *workordersJson(const char *statuses, const char *queue, const char *assignee, const char *type,
+                         int64_t limit) {
+        return crmb_wo_list_json($self, statuses, queue, assignee, type, limit);
+    }
+    /** The comments of a work order as a JSON array. */
+    char *workorderCommentsJson(const char *id) { return crmb_wo_comments_json($self, id); }
+    /** The escalation run with an SLA policy document as of a time (0: now); counts as JSON. */
+    char *slaEscalateJson(const char *policyJson, int64_t asOf) {
+        return crmb_sla_escalate_json($self, policyJson, asOf);
+    }
+    /** The events of one kind across work orders since a time (see workorderEvents in Java). */
+    crmb_event_iter *eventsOfKindRaw(const char *kind, int64_t since) {
+        return crmb_db_events_of_kind($self, kind, since);
+    }
+    /** SLA analytics as JSON; groupBy: none, queue, dealer, type or month. */
+    char *slaReportJson(const char *policyJson, const char *groupBy, int64_t asOf, int64_t createdFrom,
+                        int64_t createdTo) {
+        return crmb_sla_report_json($self, policyJson, groupBy, asOf, createdFrom, createdTo);
+    }
+}
+
+%rename(calendarDue) crmb_calendar_due;
+%rename(calendarMinutes) crmb_calendar_minutes;
+int64_t crmb_calendar_due(const char *calendar_json, int64_t start, int64_t minutes);
+int64_t crmb_calendar_minutes(const char *calendar_json, int64_t from, int64_t to);
 
 /* The wrapped types, opaque to SWIG: only the %extend members above exist.
  * Declared last so that every typemap and feature above applies to them. */

@@ -3,6 +3,7 @@
  */
 #include "support.h"
 
+#include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,6 +406,31 @@ crmb_event_iter *crmb_db_events(crmb_handle *h, const char *entity_id)
     return c;
 }
 
+crmb_event_iter *crmb_db_events_of_kind(crmb_handle *h, const char *kind, int64_t since)
+{
+    crmb_event_iter *c;
+    crm_iter *it = NULL;
+    crm_db *db = open_db(h);
+
+    if (db == NULL)
+        return NULL;
+    if (kind == NULL) {
+        fail_msg(CRM_EINVALID, "kind: must not be null");
+        return NULL;
+    }
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        fail_msg(CRM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (check(crm_workorder_events_iter_new(&it, db, kind, since)) < 0) {
+        free(c);
+        return NULL;
+    }
+    cursor_link(h, &c->base, CURSOR_EVENTS, it);
+    return c;
+}
+
 /* ---- iterators ------------------------------------------------------------- */
 
 /* 1 when the cursor can be advanced; 0 at its end or on an error (status set). */
@@ -501,6 +527,270 @@ void crmb_event_cursor_free(crmb_event_iter *c)
     crm_iter_free(c->base.iter);
     cursor_unlink(&c->base);
     free(c);
+}
+
+/* ---- work orders and SLAs --------------------------------------------------- */
+
+/* A copy the caller frees with crm_free; NULL with the status set. */
+static char *dup_or_fail(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p == NULL) {
+        fail_msg(CRM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    memcpy(p, s, n);
+    return p;
+}
+
+static int need(const void *v, const char *what)
+{
+    if (v == NULL) {
+        fail_msg(CRM_EINVALID, "%s: must not be null", what);
+        return -1;
+    }
+    return 0;
+}
+
+char *crmb_wo_create(crmb_handle *h, const char *json)
+{
+    char id[CRM_ID_LEN + 1];
+    crm_db *db = open_db(h);
+    if (db == NULL || need(json, "json") < 0 || check(crm_workorder_create(id, db, json)) < 0)
+        return NULL;
+    return dup_or_fail(id);
+}
+
+void crmb_wo_assign(crmb_handle *h, const char *id, const char *assignee, const char *queue)
+{
+    crm_db *db = open_db(h);
+    if (db && need(id, "id") == 0 && need(assignee, "assignee") == 0)
+        check(crm_workorder_assign(db, id, assignee, queue));
+}
+
+void crmb_wo_move(crmb_handle *h, const char *id, const char *status, const char *note)
+{
+    crm_wo_status to;
+    crm_db *db = open_db(h);
+    if (db && need(id, "id") == 0 && need(status, "status") == 0 && check(crm_wo_status_parse(&to, status)) == 0)
+        check(crm_workorder_move(db, id, to, note));
+}
+
+char *crmb_wo_comment(crmb_handle *h, const char *id, const char *body, int is_public)
+{
+    char cid[CRM_ID_LEN + 1];
+    crm_db *db = open_db(h);
+    if (db == NULL || need(id, "id") < 0 || need(body, "body") < 0 ||
+        check(crm_workorder_comment(cid, db, id, body, is_public ? CRM_WO_PUBLIC : CRM_WO_INTERNAL)) < 0)
+        return NULL;
+    return dup_or_fail(cid);
+}
+
+char *crmb_wo_get_json(crmb_handle *h, const char *id)
+{
+    char *out = NULL;
+    crm_db *db = open_db(h);
+    if (db == NULL || need(id, "id") < 0 || check(crm_workorder_get_json(&out, db, id)) < 0)
+        return NULL;
+    return out;
+}
+
+/* Growable "[a,b,...]" text. */
+typedef struct json_array {
+    char *text;
+    size_t len, cap;
+} json_array;
+
+static int array_add(json_array *a, const char *item)
+{
+    size_t n = strlen(item);
+    if (a->len + n + 3 > a->cap) {
+        size_t cap = (a->len + n + 3) * 2;
+        char *p = realloc(a->text, cap);
+        if (p == NULL) {
+            fail_msg(CRM_ENOMEM, "out of memory");
+            return -1;
+        }
+        a->text = p;
+        a->cap = cap;
+    }
+    a->text[a->len] = a->len == 0 ? '[' : ',';
+    a->len++;
+    memcpy(a->text + a->len, item, n);
+    a->len += n;
+    return 0;
+}
+
+static char *array_end(json_array *a)
+{
+    if (a->len == 0) {
+        free(a->text);
+        return dup_or_fail("[]");
+    }
+    a->text[a->len++] = ']';
+    a->text[a->len] = '\0';
+    return a->text;
+}
+
+char *crmb_wo_list_json(crmb_handle *h, const char *statuses, const char *queue, const char *assignee,
+                        const char *type, int64_t limit)
+{
+    crm_workorder_filter f = CRM_WORKORDER_FILTER_INIT;
+    crm_db *db = open_db(h);
+    crm_iter *it = NULL;
+    const crm_workorder *w;
+    json_array a = { NULL, 0, 0 };
+    int rc;
+    if (db == NULL)
+        return NULL;
+    if (limit < 0) {
+        fail_msg(CRM_EINVALID, "limit: must not be negative");
+        return NULL;
+    }
+    if (statuses != NULL && *statuses) {
+        char buf[256];
+        char *save = NULL, *s;
+        snprintf(buf, sizeof buf, "%s", statuses);
+        for (s = strtok_r(buf, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+            crm_wo_status st;
+            if (check(crm_wo_status_parse(&st, s)) < 0)
+                return NULL;
+            f.statuses |= 1u << st;
+        }
+    }
+    f.queue = queue;
+    f.assignee = assignee;
+    f.type = type;
+    f.limit = (size_t)limit;
+    if (check(crm_workorder_iter_new(&it, db, &f)) < 0)
+        return NULL;
+    while ((rc = crm_workorder_next(&w, it)) == 0) {
+        char *j = NULL;
+        if (check(crm_workorder_to_json(&j, w)) < 0 || array_add(&a, j) < 0) {
+            crm_free(j);
+            rc = -1;
+            break;
+        }
+        crm_free(j);
+    }
+    crm_iter_free(it);
+    if (rc != CRM_ITEROVER) {
+        check(rc);
+        free(a.text);
+        return NULL;
+    }
+    return array_end(&a);
+}
+
+char *crmb_wo_comments_json(crmb_handle *h, const char *id)
+{
+    crm_db *db = open_db(h);
+    crm_iter *it = NULL;
+    const crm_wo_comment *c;
+    json_array a = { NULL, 0, 0 };
+    int rc;
+    if (db == NULL || need(id, "id") < 0 || check(crm_wo_comment_iter_new(&it, db, id)) < 0)
+        return NULL;
+    while ((rc = crm_wo_comment_next(&c, it)) == 0) {
+        char at[CRM_TIME_TEXT_SIZE];
+        cJSON *o = cJSON_CreateObject();
+        char *j;
+        crm_time_format(at, c->at);
+        cJSON_AddStringToObject(o, "id", c->id);
+        cJSON_AddStringToObject(o, "at", at);
+        cJSON_AddStringToObject(o, "author", c->author);
+        cJSON_AddStringToObject(o, "visibility", c->visibility == CRM_WO_PUBLIC ? "public" : "internal");
+        cJSON_AddStringToObject(o, "body", c->body);
+        j = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (j == NULL) {
+            fail_msg(CRM_ENOMEM, "out of memory");
+            rc = -1;
+            break;
+        }
+        rc = array_add(&a, j);
+        cJSON_free(j);
+        if (rc < 0)
+            break;
+    }
+    crm_iter_free(it);
+    if (rc != CRM_ITEROVER) {
+        check(rc);
+        free(a.text);
+        return NULL;
+    }
+    return array_end(&a);
+}
+
+char *crmb_sla_escalate_json(crmb_handle *h, const char *policy_json, int64_t as_of)
+{
+    crm_db *db = open_db(h);
+    crm_sla_policy *p = NULL;
+    crm_escalation_result r;
+    char buf[256];
+    if (db == NULL || need(policy_json, "policy") < 0 || check(crm_sla_policy_new(&p, policy_json)) < 0)
+        return NULL;
+    int rc = check(crm_sla_escalate(&r, db, p, as_of ? as_of : crm_db_now(db)));
+    crm_sla_policy_free(p);
+    if (rc < 0)
+        return NULL;
+    snprintf(buf, sizeof buf, "{\"scanned\":%zu,\"warnings\":%zu,\"breaches\":%zu,\"escalations\":%zu,\"changed\":%zu}",
+             r.scanned, r.warnings, r.breaches, r.escalations, r.changed);
+    return dup_or_fail(buf);
+}
+
+char *crmb_sla_report_json(crmb_handle *h, const char *policy_json, const char *group_by, int64_t as_of,
+                           int64_t created_from, int64_t created_to)
+{
+    static const char *const names[] = { "none", "queue", "dealer", "type", "month" };
+    crm_sla_report_options o = CRM_SLA_REPORT_OPTIONS_INIT;
+    crm_db *db = open_db(h);
+    crm_sla_policy *p = NULL;
+    char *out = NULL;
+    int k = 0;
+    if (db == NULL || need(policy_json, "policy") < 0)
+        return NULL;
+    if (group_by != NULL) {
+        while (k < 5 && strcmp(group_by, names[k]) != 0)
+            k++;
+        if (k == 5) {
+            fail_msg(CRM_EINVALID, "group_by: expected none, queue, dealer, type or month");
+            return NULL;
+        }
+    }
+    o.group_by = (crm_sla_group)k;
+    o.as_of = as_of;
+    o.created_from = created_from;
+    o.created_to = created_to;
+    if (check(crm_sla_policy_new(&p, policy_json)) < 0)
+        return NULL;
+    check(crm_sla_report(&out, db, p, &o));
+    crm_sla_policy_free(p);
+    return out;
+}
+
+int64_t crmb_calendar_due(const char *calendar_json, int64_t start, int64_t minutes)
+{
+    crm_calendar *cal = NULL;
+    int64_t out = -1;
+    if (check(crm_calendar_new(&cal, calendar_json)) < 0)
+        return -1;
+    if (check(crm_calendar_due(&out, cal, start, minutes, NULL, 0)) < 0)
+        out = -1;
+    crm_calendar_free(cal);
+    return out;
+}
+
+int64_t crmb_calendar_minutes(const char *calendar_json, int64_t from, int64_t to)
+{
+    crm_calendar *cal = NULL;
+    int64_t ms = 0;
+    if (check(crm_calendar_new(&cal, calendar_json)) < 0)
+        return -1;
+    int rc = check(crm_calendar_elapsed(&ms, cal, from, to, NULL, 0));
+    crm_calendar_free(cal);
+    return rc < 0 ? -1 : ms / 60000;
 }
 
 /* ---- helpers --------------------------------------------------------------- */

@@ -95,6 +95,10 @@ crmb_lead_iter *crmb_db_leads(crmb_handle *h, unsigned int statuses,
 /** Start listing the audit events of a record. */
 crmb_event_iter *crmb_db_events(crmb_handle *h, const char *entity_id);
 
+/** Start listing the events of one kind across work orders since a time
+ * (crm_workorder_events_iter_new). */
+crmb_event_iter *crmb_db_events_of_kind(crmb_handle *h, const char *kind, int64_t since);
+
 /* ---- iterators ------------------------------------------------------------ */
 
 /** The next lead (borrowed until the next call), or NULL at the end or on failure. */
@@ -110,6 +114,38 @@ const crm_event *crmb_event_cursor_next(crmb_event_iter *c);
 char *crmb_event_cursor_next_json(crmb_event_iter *c);
 void crmb_event_cursor_close(crmb_event_iter *c);
 void crmb_event_cursor_free(crmb_event_iter *c);
+
+/* ---- work orders and SLAs (issue 6) --------------------------------------- */
+/*
+ * Values cross as JSON text (owned by the caller, crm_free) or ids, so both
+ * languages decode them their own way. Lists come back whole, as a JSON
+ * array: bounded by `limit` (0: no limit), and by what one screen or one
+ * report needs; large scans belong in C (crm_workorder_iter_new).
+ */
+
+/** Create a work order from a JSON object; its id (caller frees), NULL on failure. */
+char *crmb_wo_create(crmb_handle *h, const char *json);
+void crmb_wo_assign(crmb_handle *h, const char *id, const char *assignee, const char *queue);
+/** Move to a status given by name ("in_progress", ...). */
+void crmb_wo_move(crmb_handle *h, const char *id, const char *status, const char *note);
+/** Add a comment; its id (caller frees), NULL on failure. */
+char *crmb_wo_comment(crmb_handle *h, const char *id, const char *body, int is_public);
+/** One work order as JSON (caller frees). */
+char *crmb_wo_get_json(crmb_handle *h, const char *id);
+/** Work orders as a JSON array; statuses is a comma-separated list of names or NULL. */
+char *crmb_wo_list_json(crmb_handle *h, const char *statuses, const char *queue, const char *assignee,
+                        const char *type, int64_t limit);
+/** The comments of a work order as a JSON array. */
+char *crmb_wo_comments_json(crmb_handle *h, const char *id);
+/** Run the escalation with a policy document as of a time; the counts as a JSON object. */
+char *crmb_sla_escalate_json(crmb_handle *h, const char *policy_json, int64_t as_of);
+/** crm_sla_report with a policy document; group_by: none, queue, dealer, type, month. */
+char *crmb_sla_report_json(crmb_handle *h, const char *policy_json, const char *group_by, int64_t as_of,
+                           int64_t created_from, int64_t created_to);
+/** crm_calendar_due on a calendar document (NULL: the default); -1 with the status set on failure. */
+int64_t crmb_calendar_due(const char *calendar_json, int64_t start, int64_t minutes);
+/** crm_calendar_elapsed in business minutes (rounded down); -1 on failure. */
+int64_t crmb_calendar_minutes(const char *calendar_json, int64_t from, int64_t to);
 
 /* ---- helpers ------------------------------------------------------------- */
 

@@ -37,6 +37,8 @@ int cli_cmd_init(int argc, char **argv, cli_globals *g);
 int cli_cmd_import(int argc, char **argv, cli_globals *g);
 int cli_cmd_leads(int argc, char **argv, cli_globals *g);
 int cli_cmd_show(int argc, char **argv, cli_globals *g);
+int cli_cmd_wo(int argc, char **argv, cli_globals *g);
+int cli_cmd_report(int argc, char **argv, cli_globals *g);
 
 /* ---- messages (crm.c) ---- */
 

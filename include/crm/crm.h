@@ -8,5 +8,8 @@
 #include "db.h"
 #include "lead.h"
 #include "event.h"
+#include "calendar.h"
+#include "workorder.h"
+#include "sla.h"
 
 #endif /* CRM_CRM_H */

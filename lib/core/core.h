@@ -16,7 +16,7 @@ struct crm_db {
     crm_idgen idgen;
 };
 
-typedef enum crm_iter_kind { CRM_ITER_LEAD, CRM_ITER_EVENT } crm_iter_kind;
+typedef enum crm_iter_kind { CRM_ITER_LEAD, CRM_ITER_EVENT, CRM_ITER_WORKORDER, CRM_ITER_WO_COMMENT } crm_iter_kind;
 
 struct crm_iter {
     crm_iter_kind kind;
@@ -26,6 +26,8 @@ struct crm_iter {
     union {
         crm_lead lead;
         crm_event event;
+        crm_workorder workorder;
+        crm_wo_comment wo_comment;
     } current;
 };
 
@@ -47,5 +49,20 @@ int crm__iter_step(crm_iter *iter, crm_iter_kind kind, void *record);
 
 /* End an iterator whose database is closing: free its cursor, unlink it. */
 void crm__iter_detach(crm_iter *iter);
+
+/* Make a calendar from a parsed JSON object; errors name `path` (a
+ * calendar nested in an SLA policy reports "policy.calendars.D1.hours"). */
+struct cJSON;
+int crm__calendar_from_json(crm_calendar **out, const struct cJSON *doc, const char *path);
+
+/* Work orders need a version-2 backend: CRM_ESTORAGE otherwise. */
+int crm__workorder_supported(crm_db *db);
+/* A work order's pauses as intervals (malloc'ed, *out may be NULL when
+ * *n is 0); a pause still running ends at open_until (0: open). */
+int crm__workorder_pauses(crm_interval **out, size_t *n, const crm_workorder *w, int64_t open_until);
+/* A caller-owned copy of a work order in one allocation (NULL: no memory). */
+crm_workorder *crm__workorder_dup(const crm_workorder *src);
+/* Update a work order and append its audit event (inside a transaction). */
+int crm__workorder_save(crm_db *db, const crm_workorder *w, const char *kind, const char *data);
 
 #endif

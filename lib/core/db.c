@@ -14,7 +14,7 @@ static int check_backend(const crm_backend *b)
         return crm_error_set(CRM_EINVALID,
                              "backend.version: %u is not supported (this library speaks 1..%d)",
                              b->version, CRM_BACKEND_VERSION);
-    /* Every member of version 1 is required. */
+    /* Every member of the backend's version is required. */
 #define REQUIRE(member)                                                                             \
     if (!b->member)                                                                                \
         return crm_error_set(CRM_EINVALID, "backend.%s: required member is NULL", #member);
@@ -31,6 +31,16 @@ static int check_backend(const crm_backend *b)
     REQUIRE(key_find)
     REQUIRE(event_append)
     REQUIRE(event_scan)
+    /* Work orders (version 2) are needed only by a version-2 backend. */
+    if (b->version >= 2) {
+        REQUIRE(workorder_insert)
+        REQUIRE(workorder_update)
+        REQUIRE(workorder_get)
+        REQUIRE(workorder_scan)
+        REQUIRE(wo_comment_insert)
+        REQUIRE(wo_comment_scan)
+        REQUIRE(event_scan_kind)
+    }
 #undef REQUIRE
     return 0;
 }

@@ -22,8 +22,9 @@ int crm__iter_new(crm_iter **out, crm_db *db, crm_iter_kind kind, crm_backend_it
 
 int crm__iter_step(crm_iter *iter, crm_iter_kind kind, void *record)
 {
+    static const char *const names[] = { "a lead", "an event", "a work order", "a comment" };
     if (iter->kind != kind)
-        return crm_error_set(CRM_EINVALID, "iter: not %s iterator", kind == CRM_ITER_LEAD ? "a lead" : "an event");
+        return crm_error_set(CRM_EINVALID, "iter: not %s iterator", names[kind]);
     if (!iter->db)
         return crm_error_set(CRM_ECONFLICT, "iter: its database was closed");
     return iter->cursor->next(iter->cursor, record);

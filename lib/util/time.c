@@ -6,7 +6,7 @@
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
  * days_from_civil), so no timezone database or timegm() is involved. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t crm__days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     const int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -16,7 +16,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void crm__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     z += 719468;
     const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -29,7 +29,7 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
+int64_t crm__floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
@@ -37,11 +37,11 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 void crm__time_format(int64_t ms, char out[CRM_ISO_TIME_LEN + 1])
 {
-    int64_t days = floor_div(ms, 86400000);
+    int64_t days = crm__floor_div(ms, 86400000);
     int64_t rem = ms - days * 86400000;
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    crm__civil_from_days(days, &y, &m, &d);
     if (y < 0 || y > 9999) {
         /* Out of the four-digit range: clamp rather than print garbage. */
         y = y < 0 ? 0 : 9999;
@@ -120,7 +120,7 @@ int crm__time_parse(const char *s, int64_t *out)
     }
     if (*p != '\0')
         return -1;
-    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    int64_t days = crm__days_from_civil(y, (unsigned)mo, (unsigned)d);
     *out = ((days * 24 + h) * 60 + mi - offset_min) * 60000 + (int64_t)sec * 1000 + msec;
     return 0;
 }

@@ -42,6 +42,12 @@ void crm__time_format(int64_t unix_ms, char out[CRM_ISO_TIME_LEN + 1]);
 /* Parse "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.fff]]" with "Z", "+hh:mm" or
  * no zone (taken as UTC). 0 on success, -1 when malformed. */
 int crm__time_parse(const char *s, int64_t *out);
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back
+ * (H. Hinnant's algorithms: no timezone database involved). */
+int64_t crm__days_from_civil(int64_t y, unsigned m, unsigned d);
+void crm__civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+/* a / b rounded towards minus infinity (b > 0). */
+int64_t crm__floor_div(int64_t a, int64_t b);
 /* The system clock in Unix ms. */
 int64_t crm__time_system_ms(void);
 

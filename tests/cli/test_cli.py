@@ -504,3 +504,135 @@ def test_show_other_dealer_is_not_found(loaded):
     lead = leads_json(loaded, "--dealer", "D002")[0]
     run("--dealer", "D001", "show", lead["id"], db=loaded, check=4)
     run("--dealer", "D002", "show", lead["id"], db=loaded, check=0)
+
+
+# ---- work orders (issue 6) ----
+
+POLICY = {
+    "rules": [{
+        "name": "complaints", "match": {"type": "complaint"},
+        "first_response_minutes": 60, "resolution_minutes": 480, "warning_percent": 80,
+        "escalations": [
+            {"after_minutes": 0, "actions": [{"action": "notify", "to": "supervisor"}]},
+            {"after_minutes": 240, "actions": [{"action": "reassign", "assignee": "lead-1", "queue": "l2"},
+                                               {"action": "raise_priority"}]},
+        ],
+    }, {"name": "rest", "resolution_minutes": 2400}],
+}
+
+
+@pytest.fixture
+def policy(tmp_path):
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(POLICY), encoding="utf-8")
+    return path
+
+
+def wo_create(db, doc, **kw):
+    return run("wo", "create", json.dumps(doc, ensure_ascii=False), db=db, check=0, **kw).out.strip()
+
+
+def wo_show(db, wid):
+    return json.loads(run("wo", "show", wid, db=db, check=0).out)
+
+
+@pytest.mark.parametrize("cmd", [["wo"], ["report"]])
+def test_wo_and_report_help(cmd):
+    p = run(*cmd, "--help", check=0)
+    assert p.out.startswith("usage: crm") and "Exit status" in p.out
+    assert run("help", *cmd, check=0).out == p.out
+    assert cmd[0] in run("--help", check=0).out
+
+
+def test_wo_lifecycle_with_history(db):
+    wid = wo_create(db, {"type": "complaint", "subject": "刹车异响", "queue": "l1",
+                         "vin": "LVSHCAMB1CE012345", "attributes": {"km": 12000}}, env=None)
+    assert re.fullmatch(r"[0-9a-f-]{36}", wid)
+    run("--actor", "sup", "wo", "assign", wid, "agent-1", "--queue", "l1", db=db, check=0)
+    run("--actor", "agent-1", "wo", "move", wid, "in_progress", "--note", "开始处理", db=db, check=0)
+    cid = run("wo", "comment", wid, "您好，已安排检修", "--public", db=db, check=0).out.strip()
+    run("wo", "comment", wid, "内部备注", db=db, check=0)
+    run("wo", "move", wid, "waiting_customer", db=db, check=0)
+    run("wo", "move", wid, "resolved", db=db, check=0)
+    w = wo_show(db, wid)
+    assert w["status"] == "resolved" and w["assignee"] == "agent-1" and w["attributes"] == {"km": 12000}
+    assert [c["visibility"] for c in w["comments"]] == ["public", "internal"]
+    assert w["comments"][0]["id"] == cid
+    assert len(w["pauses"]) == 1
+    kinds = [e["kind"] for e in w["history"]]
+    assert kinds == ["workorder.created", "workorder.assigned", "workorder.moved", "workorder.commented",
+                     "workorder.commented", "workorder.moved", "workorder.moved"]
+    assert w["history"][1]["actor"] == "sup"
+    assert w["history"][2]["data"] == {"from": "assigned", "to": "in_progress", "note": "开始处理"}
+
+
+def test_wo_illegal_move_names_both_states(db):
+    wid = wo_create(db, {"type": "enquiry", "subject": "x"})
+    p = run("wo", "move", wid, "closed", db=db, check=1)
+    assert "cannot move from new to closed" in p.err
+    assert wo_show(db, wid)["status"] == "new"
+
+
+def test_wo_errors(db):
+    p = run("wo", "create", '{"type":"complaint"}', db=db, check=1)
+    assert "subject: required" in p.err
+    p = run("wo", "create", '{"type":"complaint","subject":"x","vin":"SHORT"}', db=db, check=1)
+    assert "vin: expected 17 characters" in p.err
+    run("wo", "show", MISSING_ID, db=db, check=4)
+    run("wo", "assign", MISSING_ID, "a", db=db, check=4)
+    for args in (["wo", "move", MISSING_ID, "done"], ["wo", "frobnicate"], ["wo", "list", "--limit", "x"],
+                 ["wo", "escalate"], ["report", "sla"], ["report", "sla", "--policy", "p", "--by", "week"],
+                 ["wo", "list", "--status", "open"], ["wo", "assign", MISSING_ID]):
+        p = run(*args, db=db, check=2)
+        assert p.err.startswith("crm"), (args, p.err)
+
+
+def test_wo_create_from_stdin_and_list(db):
+    doc = {"type": "repair", "subject": "保养", "queue": "svc", "priority": 2}
+    wid = run("wo", "create", "-", db=db, stdin=json.dumps(doc).encode(), check=0).out.strip()
+    wo_create(db, {"type": "complaint", "subject": "y", "queue": "l1"})
+    rows = [json.loads(line) for line in run("wo", "list", "--json", db=db, check=0).out.splitlines()]
+    assert [r["type"] for r in rows] == ["repair", "complaint"]
+    rows = [json.loads(line) for line in run("wo", "list", "--json", "--queue", "svc", db=db, check=0).out.splitlines()]
+    assert [r["id"] for r in rows] == [wid]
+    table = run("wo", "list", "--status", "new,assigned", db=db, check=0).out.splitlines()
+    assert table[0].startswith("ID") and len(table) == 3 and "保养" in table[1]
+
+
+def test_wo_dealer_scope(db):
+    wid = wo_create(db, {"type": "repair", "subject": "x", "dealer_id": "D2"})
+    run("--dealer", "D1", "wo", "show", wid, db=db, check=4)
+    p = run("--dealer", "D1", "wo", "create", '{"type":"repair","subject":"x","dealer_id":"D2"}', db=db, check=1)
+    assert "outside this handle's scope" in p.err
+
+
+def test_wo_escalate_is_idempotent_and_report(db, policy):
+    wid = wo_create(db, {"type": "complaint", "subject": "x", "assignee": "agent-1", "priority": 3,
+                         "created_at": "2025-11-24T10:00+08:00"})
+    wo_create(db, {"type": "enquiry", "subject": "y", "created_at": "2025-11-24T10:00+08:00"})
+    p = run("wo", "escalate", "--policy", policy, "--as-of", "2025-11-24T10:50+08:00", "--json", db=db, check=0)
+    assert json.loads(p.out) == {"scanned": 2, "warnings": 1, "breaches": 0, "escalations": 0, "changed": 1}
+    p = run("wo", "escalate", "--policy", policy, "--as-of", "2025-11-25T13:01+08:00", "--json", db=db, check=0)
+    assert json.loads(p.out) == {"scanned": 2, "warnings": 0, "breaches": 2, "escalations": 2, "changed": 1}
+    again = run("wo", "escalate", "--policy", policy, "--as-of", "2025-11-25T13:01+08:00", "--json", db=db, check=0)
+    assert json.loads(again.out)["changed"] == 0
+    w = wo_show(db, wid)
+    assert (w["assignee"], w["queue"], w["priority"], w["escalation_level"]) == ("lead-1", "l2", 2, 2)
+    assert [e["data"]["to"] for e in w["history"] if e["kind"] == "workorder.sla_notify"] == ["supervisor"]
+    p = run("wo", "events", "workorder.sla_notify", "--since", "2025-11-24", db=db, check=0)
+    assert [json.loads(line)["entity_id"] for line in p.out.splitlines()] == [wid]
+    assert run("wo", "events", "workorder.sla_notify", "--since", "2030-01-01", db=db, check=0).out == ""
+    rep = json.loads(run("report", "sla", "--policy", policy, "--by", "type", "--as-of", "2025-11-25T13:01+08:00",
+                         db=db, check=0).out)
+    assert rep["group_by"] == "type"
+    groups = {g["key"]: g for g in rep["groups"]}
+    assert groups["complaint"]["first_response"]["breached"] == 1
+    assert groups["enquiry"]["resolution"]["breached"] == 0
+    assert groups["enquiry"]["backlog_by_age"]["1-3d"] == 1
+
+
+def test_bad_policy_names_the_path(db, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"rules":[{"resolution_minutes":-5}]}')
+    p = run("wo", "escalate", "--policy", bad, db=db, check=1)
+    assert "policy.rules[0].resolution_minutes: expected a positive integer" in p.err

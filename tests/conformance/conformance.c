@@ -400,6 +400,277 @@ static void gets_are_borrowed_until_the_next_call(void **state)
     assert_string_equal(out.dealer_id, "D1");
 }
 
+/* ---- work orders (issue 6) ---- */
+
+/* A work order with every field set, numbered n (strings static per slot). */
+static crm_workorder make_wo(int n, const char *dealer, int64_t created)
+{
+    static char ids[64][CRM_ID_LEN + 1];
+    int slot = n % 64;
+    snprintf(ids[slot], sizeof ids[slot], "0190b000-0000-7000-8000-%012d", n);
+    crm_workorder w = {
+        .id = ids[slot],
+        .type = "complaint",
+        .category = "售后/异响",
+        .priority = 2,
+        .channel = "dcc",
+        .customer_id = "C-1",
+        .lead_id = "0190a000-0000-7000-8000-000000000001",
+        .vin = "LVSHCAMB1CE012345",
+        .dealer_id = dealer,
+        .queue = "complaints",
+        .assignee = "agent-7",
+        .subject = "刹车异响",
+        .description = "第二次到店\n仍有异响",
+        .attributes = "{\"mileage_km\":12000}",
+        .status = CRM_WO_IN_PROGRESS,
+        .created_at = created,
+        .updated_at = created + 1,
+        .first_response_at = created + 2,
+        .resolved_at = 0,
+        .closed_at = 0,
+        .paused_since = created + 3,
+        .pauses = "[[1,2]]",
+        .sla_flags = CRM_WO_SLA_RESPONSE_WARNED,
+        .escalation_level = 1,
+    };
+    return w;
+}
+
+static void assert_wo_equal(const crm_workorder *a, const crm_workorder *b)
+{
+    assert_str_or_null(a->id, b->id);
+    assert_str_or_null(a->type, b->type);
+    assert_str_or_null(a->category, b->category);
+    assert_int_equal(a->priority, b->priority);
+    assert_str_or_null(a->channel, b->channel);
+    assert_str_or_null(a->customer_id, b->customer_id);
+    assert_str_or_null(a->lead_id, b->lead_id);
+    assert_str_or_null(a->vin, b->vin);
+    assert_str_or_null(a->dealer_id, b->dealer_id);
+    assert_str_or_null(a->queue, b->queue);
+    assert_str_or_null(a->assignee, b->assignee);
+    assert_str_or_null(a->subject, b->subject);
+    assert_str_or_null(a->description, b->description);
+    assert_str_or_null(a->attributes, b->attributes);
+    assert_int_equal(a->status, b->status);
+    assert_int_equal(a->created_at, b->created_at);
+    assert_int_equal(a->updated_at, b->updated_at);
+    assert_int_equal(a->first_response_at, b->first_response_at);
+    assert_int_equal(a->resolved_at, b->resolved_at);
+    assert_int_equal(a->closed_at, b->closed_at);
+    assert_int_equal(a->paused_since, b->paused_since);
+    assert_str_or_null(a->pauses, b->pauses);
+    assert_int_equal(a->sla_flags, b->sla_flags);
+    assert_int_equal(a->escalation_level, b->escalation_level);
+}
+
+static void workorder_roundtrips_and_updates(void **state)
+{
+    crm_backend *b = *state;
+    if (b->version < 2)
+        skip();
+    crm_workorder w = make_wo(1, "D1", T0), out;
+    assert_int_equal(b->workorder_insert(b, &w), 0);
+    assert_int_equal(b->workorder_insert(b, &w), CRM_EEXISTS);
+    assert_int_equal(b->workorder_get(b, &everything, w.id, &out), 0);
+    assert_wo_equal(&out, &w);
+    /* Every field may change, and NULLs stay NULL. */
+    w.category = w.channel = w.customer_id = w.lead_id = w.vin = w.queue = NULL;
+    w.assignee = w.description = w.attributes = w.pauses = NULL;
+    w.priority = 1;
+    w.status = CRM_WO_CLOSED;
+    w.resolved_at = T0 + 10;
+    w.closed_at = T0 + 11;
+    w.paused_since = 0;
+    w.sla_flags = 15;
+    w.escalation_level = 3;
+    assert_int_equal(b->workorder_update(b, &w), 0);
+    assert_int_equal(b->workorder_get(b, &everything, w.id, &out), 0);
+    assert_wo_equal(&out, &w);
+    crm_workorder missing = make_wo(2, "D1", T0);
+    assert_int_equal(b->workorder_update(b, &missing), CRM_ENOTFOUND);
+    assert_int_equal(b->workorder_get(b, &everything, missing.id, &out), CRM_ENOTFOUND);
+}
+
+static void workorder_get_honours_scope(void **state)
+{
+    crm_backend *b = *state;
+    if (b->version < 2)
+        skip();
+    crm_workorder w1 = make_wo(1, "D1", T0), w2 = make_wo(2, NULL, T0);
+    assert_int_equal(b->workorder_insert(b, &w1), 0);
+    assert_int_equal(b->workorder_insert(b, &w2), 0);
+    crm_scope d1 = { "D1" }, d2 = { "D2" };
+    crm_workorder out;
+    assert_int_equal(b->workorder_get(b, &d1, w1.id, &out), 0);
+    assert_int_equal(b->workorder_get(b, &d2, w1.id, &out), CRM_ENOTFOUND);
+    /* A work order without a dealer belongs to the OEM: no dealer sees it. */
+    assert_int_equal(b->workorder_get(b, &d1, w2.id, &out), CRM_ENOTFOUND);
+    assert_int_equal(b->workorder_get(b, &everything, w2.id, &out), 0);
+}
+
+static size_t wo_scan_count(crm_backend *b, const crm_scope *scope, const crm_workorder_filter *f, char *first_id)
+{
+    crm_backend_iter *it;
+    assert_int_equal(b->workorder_scan(b, scope, f, &it), 0);
+    crm_workorder w;
+    size_t n = 0;
+    int64_t last = INT64_MIN;
+    int rc;
+    while ((rc = it->next(it, &w)) == 0) {
+        assert_true(w.created_at >= last);
+        last = w.created_at;
+        if (n++ == 0 && first_id)
+            strcpy(first_id, w.id);
+    }
+    assert_int_equal(rc, CRM_ITEROVER);
+    assert_int_equal(it->next(it, &w), CRM_ITEROVER);
+    it->free(it);
+    return n;
+}
+
+static void workorder_scan_filters_and_orders(void **state)
+{
+    crm_backend *b = *state;
+    if (b->version < 2)
+        skip();
+    /* Inserted newest first; the scan returns them oldest first. */
+    for (int i = 9; i >= 0; i--) {
+        crm_workorder w = make_wo(i, i % 2 ? "D1" : "D2", T0 + i * DAY);
+        w.status = (crm_wo_status)(i % CRM_WO_STATUS_COUNT);
+        w.queue = i < 5 ? "q1" : "q2";
+        w.assignee = i % 3 == 0 ? "a0" : "a1";
+        w.type = i == 7 ? "repair" : "complaint";
+        assert_int_equal(b->workorder_insert(b, &w), 0);
+    }
+    char first[CRM_ID_LEN + 1];
+    assert_int_equal(wo_scan_count(b, &everything, NULL, first), 10);
+    assert_string_equal(first, make_wo(0, NULL, 0).id);
+    crm_scope d1 = { "D1" };
+    assert_int_equal(wo_scan_count(b, &d1, NULL, NULL), 5);
+    crm_workorder_filter f = CRM_WORKORDER_FILTER_INIT;
+    f.dealer_id = "D2";
+    assert_int_equal(wo_scan_count(b, &d1, &f, NULL), 0);
+    assert_int_equal(wo_scan_count(b, &everything, &f, NULL), 5);
+    f = (crm_workorder_filter)CRM_WORKORDER_FILTER_INIT;
+    f.queue = "q2";
+    assert_int_equal(wo_scan_count(b, &everything, &f, NULL), 5);
+    f.assignee = "a0"; /* 6, 9 */
+    assert_int_equal(wo_scan_count(b, &everything, &f, NULL), 2);
+    f = (crm_workorder_filter)CRM_WORKORDER_FILTER_INIT;
+    f.type = "repair";
+    assert_int_equal(wo_scan_count(b, &everything, &f, NULL), 1);
+    f = (crm_workorder_filter)CRM_WORKORDER_FILTER_INIT;
+    f.statuses = CRM_WO_OPEN_STATUSES; /* statuses 0..3: i = 0,1,2,3,6,7,8,9 */
+    assert_int_equal(wo_scan_count(b, &everything, &f, NULL), 8);
+    f.created_from = T0 + 2 * DAY;
+    f.created_to = T0 + 8 * DAY; /* 2,3,6,7 */
+    assert_int_equal(wo_scan_count(b, &everything, &f, NULL), 4);
+    f.limit = 3;
+    assert_int_equal(wo_scan_count(b, &everything, &f, first), 3);
+    assert_string_equal(first, make_wo(2, NULL, 0).id);
+}
+
+static void comments_append_and_scan_in_order(void **state)
+{
+    crm_backend *b = *state;
+    if (b->version < 2)
+        skip();
+    crm_workorder w = make_wo(1, "D1", T0);
+    assert_int_equal(b->workorder_insert(b, &w), 0);
+    /* Same time, ids out of order: append order wins. */
+    crm_wo_comment c1 = { "0190c000-0000-7000-8000-000000000009", w.id, "D1", T0, "agent-7", CRM_WO_PUBLIC, "您好，已安排检修" };
+    crm_wo_comment c2 = { "0190c000-0000-7000-8000-000000000001", w.id, "D1", T0, "agent-7", CRM_WO_INTERNAL, "line 1\nline 2" };
+    crm_wo_comment other = { "0190c000-0000-7000-8000-000000000005", "0190b000-0000-7000-8000-000000000099", "D2", T0,
+                             "x", CRM_WO_INTERNAL, "other" };
+    assert_int_equal(b->wo_comment_insert(b, &c1), 0);
+    assert_int_equal(b->wo_comment_insert(b, &other), 0);
+    assert_int_equal(b->wo_comment_insert(b, &c2), 0);
+    assert_int_equal(b->wo_comment_insert(b, &c2), CRM_EEXISTS);
+    crm_backend_iter *it;
+    crm_wo_comment c;
+    assert_int_equal(b->wo_comment_scan(b, &everything, w.id, &it), 0);
+    assert_int_equal(it->next(it, &c), 0);
+    assert_string_equal(c.id, c1.id);
+    assert_string_equal(c.workorder_id, w.id);
+    assert_string_equal(c.dealer_id, "D1");
+    assert_int_equal(c.at, T0);
+    assert_string_equal(c.author, "agent-7");
+    assert_int_equal(c.visibility, CRM_WO_PUBLIC);
+    assert_string_equal(c.body, "您好，已安排检修");
+    assert_int_equal(it->next(it, &c), 0);
+    assert_string_equal(c.id, c2.id);
+    assert_int_equal(c.visibility, CRM_WO_INTERNAL);
+    assert_string_equal(c.body, "line 1\nline 2");
+    assert_int_equal(it->next(it, &c), CRM_ITEROVER);
+    it->free(it);
+    crm_scope d2 = { "D2" };
+    assert_int_equal(b->wo_comment_scan(b, &d2, w.id, &it), 0);
+    assert_int_equal(it->next(it, &c), CRM_ITEROVER);
+    it->free(it);
+}
+
+static void workorder_writes_roll_back(void **state)
+{
+    crm_backend *b = *state;
+    if (b->version < 2)
+        skip();
+    crm_workorder w = make_wo(1, "D1", T0), out;
+    assert_int_equal(b->tx_begin(b), 0);
+    assert_int_equal(b->workorder_insert(b, &w), 0);
+    crm_wo_comment c = { "0190c000-0000-7000-8000-000000000001", w.id, "D1", T0, "a", CRM_WO_INTERNAL, "x" };
+    assert_int_equal(b->wo_comment_insert(b, &c), 0);
+    assert_int_equal(b->tx_rollback(b), 0);
+    assert_int_equal(b->workorder_get(b, &everything, w.id, &out), CRM_ENOTFOUND);
+    crm_backend_iter *it;
+    assert_int_equal(b->wo_comment_scan(b, &everything, w.id, &it), 0);
+    assert_int_equal(it->next(it, &c), CRM_ITEROVER);
+    it->free(it);
+}
+
+static void events_scan_by_kind_since(void **state)
+{
+    crm_backend *b = *state;
+    if (b->version < 2)
+        skip();
+    static const struct {
+        const char *kind, *dealer;
+        int64_t at;
+    } rows[] = { { "workorder.sla_notify", "D1", T0 + 5 }, { "workorder.sla_breach", "D1", T0 + 6 },
+                 { "workorder.sla_notify", "D2", T0 + 1 }, { "workorder.sla_notify", "D1", T0 + 9 },
+                 { "workorder.sla_notify", NULL, T0 } };
+    for (int i = 0; i < 5; i++) {
+        char id[CRM_ID_LEN + 1];
+        snprintf(id, sizeof id, "0190d000-0000-7000-8000-%012d", i);
+        crm_event e = { id, rows[i].at, rows[i].kind, "workorder", id, rows[i].dealer, "sys", "{}" };
+        assert_int_equal(b->event_append(b, &e), 0);
+    }
+    crm_backend_iter *it;
+    crm_event e;
+    /* Append order, not time order; at >= since. */
+    assert_int_equal(b->event_scan_kind(b, &everything, "workorder.sla_notify", T0 + 1, &it), 0);
+    assert_int_equal(it->next(it, &e), 0);
+    assert_int_equal(e.at, T0 + 5);
+    assert_string_equal(e.kind, "workorder.sla_notify");
+    assert_int_equal(it->next(it, &e), 0);
+    assert_int_equal(e.at, T0 + 1);
+    assert_string_equal(e.dealer_id, "D2");
+    assert_int_equal(it->next(it, &e), 0);
+    assert_int_equal(e.at, T0 + 9);
+    assert_int_equal(it->next(it, &e), CRM_ITEROVER);
+    it->free(it);
+    crm_scope d1 = { "D1" };
+    assert_int_equal(b->event_scan_kind(b, &d1, "workorder.sla_notify", 0, &it), 0);
+    size_t n = 0;
+    while (it->next(it, &e) == 0) {
+        assert_string_equal(e.dealer_id, "D1");
+        n++;
+    }
+    assert_int_equal(n, 2);
+    it->free(it);
+}
+
 int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
 {
     factory = f;
@@ -418,6 +689,12 @@ int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
         T(transactions_commit_roll_back_and_nest),
         T(a_failed_write_inside_a_transaction_keeps_it_usable),
         T(gets_are_borrowed_until_the_next_call),
+        T(workorder_roundtrips_and_updates),
+        T(workorder_get_honours_scope),
+        T(workorder_scan_filters_and_orders),
+        T(comments_append_and_scan_in_order),
+        T(workorder_writes_roll_back),
+        T(events_scan_by_kind_since),
     };
 #undef T
     return cmocka_run_group_tests_name(name, tests, NULL, NULL);

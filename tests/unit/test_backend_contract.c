@@ -104,8 +104,10 @@ static counting_backend *counting_new(void)
     counting_backend *c = calloc(1, sizeof *c);
     assert_non_null(c);
     assert_int_equal(crm_sqlite_backend_open(&c->inner, ":memory:", NULL), 0);
+    /* A version-1 backend (leads and events): it still registers, and the
+     * later parts answer CRM_ESTORAGE. */
     c->parent = (crm_backend){
-        .version = CRM_BACKEND_VERSION,
+        .version = 1,
         .name = "counting",
         .free = cb_free,
         .schema_version = cb_schema_version,
@@ -220,6 +222,20 @@ static void a_failing_step_rolls_back_the_write(void **state)
     crm_db_close(db);
 }
 
+static void a_version_1_backend_has_no_work_orders(void **state)
+{
+    (void)state;
+    counting_backend *c = counting_new();
+    crm_db *db;
+    assert_int_equal(crm_db_open_backend(&db, &c->parent), 0);
+    char id[CRM_ID_LEN + 1];
+    assert_int_equal(crm_workorder_create(id, db, "{\"type\":\"repair\",\"subject\":\"x\"}"), CRM_ESTORAGE);
+    assert_non_null(strstr(crm_error_last()->message, "does not support work orders"));
+    crm_iter *it;
+    assert_int_equal(crm_workorder_iter_new(&it, db, NULL), CRM_ESTORAGE);
+    crm_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +243,7 @@ int main(void)
         cmocka_unit_test(every_read_carries_the_scope),
         cmocka_unit_test(each_ingest_is_one_transaction),
         cmocka_unit_test(a_failing_step_rolls_back_the_write),
+        cmocka_unit_test(a_version_1_backend_has_no_work_orders),
     };
     return cmocka_run_group_tests_name("backend_contract", tests, NULL, NULL);
 }

@@ -29,6 +29,10 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* The number of embedded migrations (lib/backends/sqlite): a new database
+ * is at the newest schema. */
+extern const int crm_sqlite_migrations_count;
+
 static void open_memory_and_close(void **state)
 {
     (void)state;
@@ -36,7 +40,8 @@ static void open_memory_and_close(void **state)
     assert_int_equal(crm_db_open(&db, ":memory:", NULL), 0);
     int version = 0;
     assert_int_equal(crm_db_schema_version(&version, db), 0);
-    assert_int_equal(version, 1);
+    assert_int_equal(version, crm_sqlite_migrations_count);
+    assert_true(version >= 2); /* 0001 leads, 0002 work orders */
     crm_db_close(db);
     crm_db_close(NULL); /* a no-op */
 }

@@ -37,6 +37,9 @@ __all__ = [
     "LeadIterator",
     "EventIterator",
     "STATUSES",
+    "WORKORDER_STATUSES",
+    "calendar_due",
+    "calendar_minutes",
     "Error",
     "NotFoundError",
     "ExistsError",
@@ -70,6 +73,9 @@ def _statuses():
 
 #: Every lead status, in life order: ("new", "assigned", ..., "invalid").
 STATUSES = _statuses()
+
+#: Work order statuses, in life order.
+WORKORDER_STATUSES = ("new", "assigned", "in_progress", "waiting_customer", "resolved", "closed")
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 
@@ -108,6 +114,28 @@ def _decode_event(text):
         except ValueError:
             pass
     return event
+
+
+def _doc(value):
+    """A JSON document from a dict (or a str / bytes already JSON)."""
+    if isinstance(value, (dict, list)):
+        return _json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8")
+    return value
+
+
+def calendar_due(start, minutes, calendar=None):
+    """The due time (Unix ms) ``minutes`` business minutes after ``start``
+    (Unix ms or datetime) on a business calendar (a dict or JSON; None: the
+    built-in China calendar, Mon-Fri 09:00-18:00 UTC+8 with holidays and
+    make-up workdays)."""
+    return _core.calendarDue(_doc(calendar), _to_ms(start, "start"), int(minutes))
+
+
+def calendar_minutes(start, end, calendar=None):
+    """Business minutes between two times on a calendar (see calendar_due)."""
+    return _core.calendarMinutes(_doc(calendar), _to_ms(start, "start"), _to_ms(end, "end"))
 
 
 def open(uri, *, create=True, busy_timeout_ms=5000):  # noqa: A001 - like io.open
@@ -286,6 +314,59 @@ class Db:
     def events(self, entity_id):
         """Stream the audit events (dicts) of a record, oldest first."""
         return EventIterator(self, self._h.events(entity_id))
+
+    # -- work orders and SLAs ------------------------------------------------
+
+    def create_workorder(self, workorder):
+        """Create a work order from a dict (or JSON): type and subject are
+        required. Returns its id."""
+        return self._h.workorderCreate(_doc(workorder))
+
+    def assign_workorder(self, workorder_id, assignee, queue=None):
+        """Assign a new work order, or hand an open one to someone else."""
+        self._h.workorderAssign(workorder_id, assignee, queue)
+
+    def move_workorder(self, workorder_id, status, note=None):
+        """Move to a status (see WORKORDER_STATUSES). An illegal move raises
+        ConflictError naming both states."""
+        self._h.workorderMove(workorder_id, status, note)
+
+    def comment_workorder(self, workorder_id, body, public=False):
+        """Add a comment (internal unless public); returns its id."""
+        return self._h.workorderComment(workorder_id, body, bool(public))
+
+    def workorder(self, workorder_id):
+        """One work order as a dict."""
+        return _json.loads(self._h.workorderJson(workorder_id))
+
+    def workorders(self, status=None, queue=None, assignee=None, type=None, limit=None):  # noqa: A002
+        """Work orders (a list of dicts), oldest first, within the scope."""
+        if isinstance(status, str):
+            status = [status]
+        statuses = ",".join(status) if status else None
+        return _json.loads(self._h.workordersJson(statuses, queue, assignee, type, int(limit or 0)))
+
+    def workorder_comments(self, workorder_id):
+        """The comments of a work order, oldest first (list of dicts)."""
+        return _json.loads(self._h.workorderCommentsJson(workorder_id))
+
+    def escalate(self, policy, as_of=None):
+        """Run the SLA escalation with a policy (dict or JSON) as of a time
+        (Unix ms or datetime; None: now). Returns the counts; running it
+        again as of the same time changes nothing."""
+        return _json.loads(self._h.slaEscalateJson(_doc(policy), _to_ms(as_of, "as_of")))
+
+    def workorder_events(self, kind, since=None):
+        """Stream the events of one kind ("workorder.sla_notify", ...) across
+        work orders, at or after ``since`` (Unix ms or datetime), in append
+        order: how a host consumes escalation notifications."""
+        return EventIterator(self, self._h.eventsOfKindRaw(kind, _to_ms(since, "since")))
+
+    def sla_report(self, policy, by="none", as_of=None, created_from=None, created_to=None):
+        """SLA analytics (dict) grouped by none, queue, dealer, type or month."""
+        return _json.loads(self._h.slaReportJson(_doc(policy), by, _to_ms(as_of, "as_of"),
+                                                 _to_ms(created_from, "created_from"),
+                                                 _to_ms(created_to, "created_to")))
 
 
 class _Iterator:

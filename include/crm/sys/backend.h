@@ -29,13 +29,14 @@
 #include "../db.h"
 #include "../lead.h"
 #include "../event.h"
+#include "../workorder.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /** The version of struct crm_backend that this header declares. */
-#define CRM_BACKEND_VERSION 1
+#define CRM_BACKEND_VERSION 2
 
 /** What a read or a list may see. */
 typedef struct crm_scope {
@@ -103,6 +104,25 @@ struct crm_backend {
     /* Later parts (customers and identities, members and points, tags,
      * vehicles, work orders, aggregations) are appended here, each with a
      * bump of CRM_BACKEND_VERSION. */
+
+    /* ---- work orders (issue 6) ---- */
+    /** Store a new work order; CRM_EEXISTS when the id is taken. */
+    int (*workorder_insert)(crm_backend *backend, const crm_workorder *wo);
+    /** Replace a stored work order (same id); CRM_ENOTFOUND when missing. */
+    int (*workorder_update)(crm_backend *backend, const crm_workorder *wo);
+    /** Read one work order into *out (borrowed); CRM_ENOTFOUND when missing or outside the scope. */
+    int (*workorder_get)(crm_backend *backend, const crm_scope *scope, const char *id, crm_workorder *out);
+    /** Stream work orders (crm_workorder records) matching the filter, ordered by (created_at, id). */
+    int (*workorder_scan)(crm_backend *backend, const crm_scope *scope, const crm_workorder_filter *filter,
+                          crm_backend_iter **out);
+    /** Store a comment; CRM_EEXISTS when the id is taken. */
+    int (*wo_comment_insert)(crm_backend *backend, const crm_wo_comment *comment);
+    /** Stream the comments (crm_wo_comment records) of one work order, oldest first. */
+    int (*wo_comment_scan)(crm_backend *backend, const crm_scope *scope, const char *workorder_id,
+                           crm_backend_iter **out);
+    /** Stream the events (crm_event records) of one kind with at >= since, in append order. */
+    int (*event_scan_kind)(crm_backend *backend, const crm_scope *scope, const char *kind, int64_t since,
+                           crm_backend_iter **out);
 };
 
 /**

@@ -36,6 +36,11 @@ enum stmt_id {
     ST_KEY_PUT,
     ST_KEY_FIND,
     ST_EVENT_APPEND,
+    ST_WO_INSERT,
+    ST_WO_UPDATE,
+    ST_WO_GET,
+    ST_WO_GET_SCOPED,
+    ST_WO_COMMENT_INSERT,
     ST_COUNT
 };
 
@@ -43,6 +48,11 @@ enum stmt_id {
     "id, channel, campaign, name, phone, email, wechat_openid, wechat_unionid, province, city, " \
     "dealer_id, owner_id, model, purchase_timeline, test_drive, status, score, grade, "         \
     "customer_id, attributes, created_at, updated_at"
+
+#define WO_COLUMNS                                                                              \
+    "id, type, category, priority, channel, customer_id, lead_id, vin, dealer_id, queue, "      \
+    "assignee, subject, description, attributes, status, created_at, updated_at, "              \
+    "first_response_at, resolved_at, closed_at, paused_since, pauses, sla_flags, escalation_level"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -64,6 +74,17 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_KEY_FIND] = "SELECT entity_id FROM match_key WHERE kind=?1 AND key=?2 ORDER BY entity_id",
     [ST_EVENT_APPEND] = ("INSERT INTO event (id, at, kind, entity_type, entity_id, dealer_id, actor, data) "
                          "VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"),
+    [ST_WO_INSERT] = ("INSERT INTO workorder (" WO_COLUMNS ") VALUES "
+                      "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24)"),
+    [ST_WO_UPDATE] = ("UPDATE workorder SET type=?2, category=?3, priority=?4, channel=?5, customer_id=?6, "
+                      "lead_id=?7, vin=?8, dealer_id=?9, queue=?10, assignee=?11, subject=?12, "
+                      "description=?13, attributes=?14, status=?15, created_at=?16, updated_at=?17, "
+                      "first_response_at=?18, resolved_at=?19, closed_at=?20, paused_since=?21, "
+                      "pauses=?22, sla_flags=?23, escalation_level=?24 WHERE id=?1"),
+    [ST_WO_GET] = "SELECT " WO_COLUMNS " FROM workorder WHERE id=?1",
+    [ST_WO_GET_SCOPED] = "SELECT " WO_COLUMNS " FROM workorder WHERE id=?1 AND dealer_id=?2",
+    [ST_WO_COMMENT_INSERT] = ("INSERT INTO wo_comment (id, workorder_id, dealer_id, at, author, visibility, body) "
+                              "VALUES (?1,?2,?3,?4,?5,?6,?7)"),
 };
 
 typedef struct sqlite_backend {
@@ -319,7 +340,9 @@ static int sb_lead_get(crm_backend *b, const crm_scope *scope, const char *id, c
 
 /* ---- scans ---------------------------------------------------------- */
 
-typedef enum { SCAN_LEADS, SCAN_EVENTS } scan_kind;
+typedef enum { SCAN_LEADS, SCAN_EVENTS, SCAN_WORKORDERS, SCAN_WO_COMMENTS } scan_kind;
+
+static void read_wo_row(sqlite3_stmt *st, crm_workorder *w);
 
 typedef struct sqlite_iter {
     crm_backend_iter parent;
@@ -343,6 +366,17 @@ static int sb_iter_next(crm_backend_iter *it, void *record)
         return fail(si->s, rc, "scan");
     if (si->kind == SCAN_LEADS) {
         read_lead_row(si->st, record);
+    } else if (si->kind == SCAN_WORKORDERS) {
+        read_wo_row(si->st, record);
+    } else if (si->kind == SCAN_WO_COMMENTS) {
+        crm_wo_comment *c = record;
+        c->id = col_text(si->st, 0);
+        c->workorder_id = col_text(si->st, 1);
+        c->dealer_id = col_text(si->st, 2);
+        c->at = sqlite3_column_int64(si->st, 3);
+        c->author = col_text(si->st, 4);
+        c->visibility = (crm_wo_visibility)sqlite3_column_int(si->st, 5);
+        c->body = col_text(si->st, 6);
     } else {
         crm_event *e = record;
         e->id = col_text(si->st, 0);
@@ -538,6 +572,225 @@ static int sb_event_scan(crm_backend *b, const crm_scope *scope, const char *ent
     return 0;
 }
 
+/* ---- work orders ---------------------------------------------------- */
+
+static void bind_wo(sqlite3_stmt *st, const crm_workorder *w)
+{
+    bind_text(st, 1, w->id);
+    bind_text(st, 2, w->type);
+    bind_text(st, 3, w->category);
+    sqlite3_bind_int(st, 4, w->priority);
+    bind_text(st, 5, w->channel);
+    bind_text(st, 6, w->customer_id);
+    bind_text(st, 7, w->lead_id);
+    bind_text(st, 8, w->vin);
+    bind_text(st, 9, w->dealer_id);
+    bind_text(st, 10, w->queue);
+    bind_text(st, 11, w->assignee);
+    bind_text(st, 12, w->subject);
+    bind_text(st, 13, w->description);
+    bind_text(st, 14, w->attributes);
+    sqlite3_bind_int(st, 15, (int)w->status);
+    sqlite3_bind_int64(st, 16, w->created_at);
+    sqlite3_bind_int64(st, 17, w->updated_at);
+    sqlite3_bind_int64(st, 18, w->first_response_at);
+    sqlite3_bind_int64(st, 19, w->resolved_at);
+    sqlite3_bind_int64(st, 20, w->closed_at);
+    sqlite3_bind_int64(st, 21, w->paused_since);
+    bind_text(st, 22, w->pauses);
+    sqlite3_bind_int(st, 23, w->sla_flags);
+    sqlite3_bind_int(st, 24, w->escalation_level);
+}
+
+static void read_wo_row(sqlite3_stmt *st, crm_workorder *w)
+{
+    w->id = col_text(st, 0);
+    w->type = col_text(st, 1);
+    w->category = col_text(st, 2);
+    w->priority = sqlite3_column_int(st, 3);
+    w->channel = col_text(st, 4);
+    w->customer_id = col_text(st, 5);
+    w->lead_id = col_text(st, 6);
+    w->vin = col_text(st, 7);
+    w->dealer_id = col_text(st, 8);
+    w->queue = col_text(st, 9);
+    w->assignee = col_text(st, 10);
+    w->subject = col_text(st, 11);
+    w->description = col_text(st, 12);
+    w->attributes = col_text(st, 13);
+    w->status = (crm_wo_status)sqlite3_column_int(st, 14);
+    w->created_at = sqlite3_column_int64(st, 15);
+    w->updated_at = sqlite3_column_int64(st, 16);
+    w->first_response_at = sqlite3_column_int64(st, 17);
+    w->resolved_at = sqlite3_column_int64(st, 18);
+    w->closed_at = sqlite3_column_int64(st, 19);
+    w->paused_since = sqlite3_column_int64(st, 20);
+    w->pauses = col_text(st, 21);
+    w->sla_flags = sqlite3_column_int(st, 22);
+    w->escalation_level = sqlite3_column_int(st, 23);
+}
+
+static int sb_wo_write(crm_backend *b, const crm_workorder *w, enum stmt_id id)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st;
+    int rc = stmt_get(s, id, &st);
+    if (rc)
+        return rc;
+    bind_wo(st, w);
+    rc = sqlite3_step(st);
+    int changed = sqlite3_changes(s->db);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc, id == ST_WO_INSERT ? "work order insert" : "work order update");
+    if (id == ST_WO_UPDATE && changed == 0)
+        return crm_error_set(CRM_ENOTFOUND, "work order %s: not found", w->id);
+    return 0;
+}
+
+static int sb_wo_insert(crm_backend *b, const crm_workorder *w)
+{
+    return sb_wo_write(b, w, ST_WO_INSERT);
+}
+
+static int sb_wo_update(crm_backend *b, const crm_workorder *w)
+{
+    return sb_wo_write(b, w, ST_WO_UPDATE);
+}
+
+static int sb_wo_get(crm_backend *b, const crm_scope *scope, const char *id, crm_workorder *out)
+{
+    sqlite_backend *s = self_of(b);
+    bool scoped = scope && scope->dealer_id;
+    sqlite3_stmt *st;
+    int rc = stmt_get(s, scoped ? ST_WO_GET_SCOPED : ST_WO_GET, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (scoped)
+        sqlite3_bind_text(st, 2, scope->dealer_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_wo_row(st, out);
+        const char **fields[] = { &out->id, &out->type, &out->category, &out->channel, &out->customer_id,
+                                  &out->lead_id, &out->vin, &out->dealer_id, &out->queue, &out->assignee,
+                                  &out->subject, &out->description, &out->attributes, &out->pauses };
+        rc = own_row(s, fields, sizeof fields / sizeof fields[0]);
+    } else if (rc == SQLITE_DONE) {
+        rc = crm_error_set(CRM_ENOTFOUND, "work order %s: not found", id);
+    } else {
+        rc = fail(s, rc, "work order get");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sb_wo_scan(crm_backend *b, const crm_scope *scope, const crm_workorder_filter *f,
+                      crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    /* The WHERE clause only ever contains fixed text and ?NNN parameters. */
+    char sql[1024];
+    size_t n = (size_t)snprintf(sql, sizeof sql, "SELECT " WO_COLUMNS " FROM workorder WHERE 1");
+    const char *dealer = scope && scope->dealer_id ? scope->dealer_id : NULL;
+    static const char *const conds[] = { " AND dealer_id = ?1", " AND dealer_id = ?2", " AND queue = ?3",
+                                         " AND assignee = ?4", " AND type = ?5", " AND created_at >= ?6",
+                                         " AND created_at < ?7", " AND ((?8 >> status) & 1)" };
+    bool on[] = { dealer != NULL,        f && f->dealer_id,    f && f->queue,       f && f->assignee,
+                  f && f->type,          f && f->created_from, f && f->created_to,  f && f->statuses };
+    for (size_t i = 0; i < sizeof conds / sizeof conds[0]; i++)
+        if (on[i])
+            n += (size_t)snprintf(sql + n, sizeof sql - n, "%s", conds[i]);
+    n += (size_t)snprintf(sql + n, sizeof sql - n, " ORDER BY created_at, id");
+    if (f && f->limit)
+        snprintf(sql + n, sizeof sql - n, " LIMIT ?9");
+
+    sqlite_iter *si;
+    int rc = iter_make(s, sql, SCAN_WORKORDERS, &si);
+    if (rc)
+        return rc;
+    if (dealer)
+        sqlite3_bind_text(si->st, 1, dealer, -1, SQLITE_TRANSIENT);
+    if (f) {
+        bind_text(si->st, 2, f->dealer_id);
+        bind_text(si->st, 3, f->queue);
+        bind_text(si->st, 4, f->assignee);
+        bind_text(si->st, 5, f->type);
+        sqlite3_bind_int64(si->st, 6, f->created_from);
+        sqlite3_bind_int64(si->st, 7, f->created_to);
+        sqlite3_bind_int64(si->st, 8, (sqlite3_int64)f->statuses);
+        if (f->limit)
+            sqlite3_bind_int64(si->st, 9, f->limit > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)f->limit);
+    }
+    *out = &si->parent;
+    return 0;
+}
+
+static int sb_wo_comment_insert(crm_backend *b, const crm_wo_comment *c)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st;
+    int rc = stmt_get(s, ST_WO_COMMENT_INSERT, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, c->id);
+    bind_text(st, 2, c->workorder_id);
+    bind_text(st, 3, c->dealer_id);
+    sqlite3_bind_int64(st, 4, c->at);
+    bind_text(st, 5, c->author);
+    sqlite3_bind_int(st, 6, (int)c->visibility);
+    bind_text(st, 7, c->body);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "comment insert");
+}
+
+static int sb_wo_comment_scan(crm_backend *b, const crm_scope *scope, const char *workorder_id,
+                              crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    bool scoped = scope && scope->dealer_id;
+    sqlite_iter *si;
+    int rc = iter_make(s,
+                       scoped ? "SELECT id, workorder_id, dealer_id, at, author, visibility, body FROM wo_comment "
+                                "WHERE workorder_id = ?1 AND dealer_id = ?2 ORDER BY seq"
+                              : "SELECT id, workorder_id, dealer_id, at, author, visibility, body FROM wo_comment "
+                                "WHERE workorder_id = ?1 ORDER BY seq",
+                       SCAN_WO_COMMENTS, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(si->st, 1, workorder_id, -1, SQLITE_TRANSIENT);
+    if (scoped)
+        sqlite3_bind_text(si->st, 2, scope->dealer_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
+static int sb_event_scan_kind(crm_backend *b, const crm_scope *scope, const char *kind, int64_t since,
+                              crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    bool scoped = scope && scope->dealer_id;
+    sqlite_iter *si;
+    int rc = iter_make(s,
+                       scoped ? "SELECT id, at, kind, entity_type, entity_id, dealer_id, actor, data FROM event "
+                                "WHERE kind = ?1 AND at >= ?2 AND dealer_id = ?3 ORDER BY seq"
+                              : "SELECT id, at, kind, entity_type, entity_id, dealer_id, actor, data FROM event "
+                                "WHERE kind = ?1 AND at >= ?2 ORDER BY seq",
+                       SCAN_EVENTS, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(si->st, 1, kind, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(si->st, 2, since);
+    if (scoped)
+        sqlite3_bind_text(si->st, 3, scope->dealer_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
 /* ---- schema --------------------------------------------------------- */
 
 static int pragma_int(sqlite_backend *s, const char *sql, int *out)
@@ -672,6 +925,13 @@ int crm_sqlite_backend_open(crm_backend **out, const char *path, const crm_db_op
     s->parent.key_find = sb_key_find;
     s->parent.event_append = sb_event_append;
     s->parent.event_scan = sb_event_scan;
+    s->parent.workorder_insert = sb_wo_insert;
+    s->parent.workorder_update = sb_wo_update;
+    s->parent.workorder_get = sb_wo_get;
+    s->parent.workorder_scan = sb_wo_scan;
+    s->parent.wo_comment_insert = sb_wo_comment_insert;
+    s->parent.wo_comment_scan = sb_wo_comment_scan;
+    s->parent.event_scan_kind = sb_event_scan_kind;
 
     bool memory = strcmp(path, ":memory:") == 0;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
