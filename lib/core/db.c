@@ -14,7 +14,7 @@ static int check_backend(const crm_backend *b)
         return crm_error_set(CRM_EINVALID,
                              "backend.version: %u is not supported (this library speaks 1..%d)",
                              b->version, CRM_BACKEND_VERSION);
-    /* Every member of version 1 is required. */
+    /* Every member of the backend's version is required. */
 #define REQUIRE(member)                                                                             \
     if (!b->member)                                                                                \
         return crm_error_set(CRM_EINVALID, "backend.%s: required member is NULL", #member);
@@ -31,6 +31,17 @@ static int check_backend(const crm_backend *b)
     REQUIRE(key_find)
     REQUIRE(event_append)
     REQUIRE(event_scan)
+    /* Version 2 adds customers; an older backend simply lacks them. */
+    if (b->version >= 2) {
+        REQUIRE(customer_insert)
+        REQUIRE(customer_update)
+        REQUIRE(customer_get)
+        REQUIRE(identity_insert)
+        REQUIRE(identity_find)
+        REQUIRE(identity_move)
+        REQUIRE(identity_scan)
+        REQUIRE(lead_find_by_customer)
+    }
 #undef REQUIRE
     return 0;
 }

@@ -400,6 +400,130 @@ static void gets_are_borrowed_until_the_next_call(void **state)
     assert_string_equal(out.dealer_id, "D1");
 }
 
+/* ---- customers and identities (issue 5) ---- */
+
+static const char *cid(int n)
+{
+    static char ids[8][CRM_ID_LEN + 1];
+    snprintf(ids[n % 8], sizeof ids[n % 8], "0190b000-0000-7000-8000-%012d", n);
+    return ids[n % 8];
+}
+
+static void customer_roundtrips_updates_and_honours_scope(void **state)
+{
+    crm_backend *b = *state;
+    crm_customer c = { cid(1), "张伟", "D1", NULL, T0, T0 + 1 };
+    assert_int_equal(b->customer_insert(b, &c), 0);
+    assert_int_equal(b->customer_insert(b, &c), CRM_EEXISTS);
+    crm_customer out;
+    assert_int_equal(b->customer_get(b, &everything, cid(1), &out), 0);
+    assert_string_equal(out.id, cid(1));
+    assert_string_equal(out.name, "张伟");
+    assert_string_equal(out.dealer_id, "D1");
+    assert_null(out.merged_into);
+    assert_int_equal(out.created_at, T0);
+    assert_int_equal(out.updated_at, T0 + 1);
+    crm_scope d1 = { "D1" }, d2 = { "D2" };
+    assert_int_equal(b->customer_get(b, &d1, cid(1), &out), 0);
+    assert_int_equal(b->customer_get(b, &d2, cid(1), &out), CRM_ENOTFOUND);
+    c.name = NULL;
+    c.merged_into = cid(2);
+    c.updated_at = T0 + 2;
+    assert_int_equal(b->customer_update(b, &c), 0);
+    assert_int_equal(b->customer_get(b, &everything, cid(1), &out), 0);
+    assert_null(out.name);
+    assert_string_equal(out.merged_into, cid(2));
+    assert_int_equal(out.updated_at, T0 + 2);
+    crm_customer missing = { cid(3), NULL, NULL, NULL, T0, T0 };
+    assert_int_equal(b->customer_update(b, &missing), CRM_ENOTFOUND);
+    assert_int_equal(b->customer_get(b, &everything, cid(3), &out), CRM_ENOTFOUND);
+}
+
+static size_t identity_count(crm_backend *b, const char *customer_id)
+{
+    crm_backend_iter *it;
+    assert_int_equal(b->identity_scan(b, customer_id, &it), 0);
+    crm_identity r;
+    size_t n = 0;
+    int rc;
+    while ((rc = it->next(it, &r)) == 0) {
+        assert_string_equal(r.customer_id, customer_id);
+        n++;
+    }
+    assert_int_equal(rc, CRM_ITEROVER);
+    it->free(it);
+    return n;
+}
+
+static void identities_are_unique_found_moved_and_scanned(void **state)
+{
+    crm_backend *b = *state;
+    crm_identity phone = { CRM_IDENTITY_PHONE, "", "13812345678", cid(1), cid(1), T0 };
+    crm_identity openid = { CRM_IDENTITY_WECHAT_OPENID, "wx1", "oAbC", cid(1), cid(1), T0 + 1 };
+    crm_identity openid2 = { CRM_IDENTITY_WECHAT_OPENID, "wx2", "oAbC", cid(2), cid(2), T0 + 2 };
+    assert_int_equal(b->identity_insert(b, &phone), 0);
+    assert_int_equal(b->identity_insert(b, &openid), 0);
+    assert_int_equal(b->identity_insert(b, &openid2), 0); /* same openid, another app */
+    crm_identity taken = phone;
+    taken.customer_id = taken.origin_id = cid(2);
+    assert_int_equal(b->identity_insert(b, &taken), CRM_EEXISTS);
+
+    crm_identity out;
+    assert_int_equal(b->identity_find(b, CRM_IDENTITY_WECHAT_OPENID, "wx1", "oAbC", &out), 0);
+    assert_int_equal(out.kind, CRM_IDENTITY_WECHAT_OPENID);
+    assert_string_equal(out.app_id, "wx1");
+    assert_string_equal(out.value, "oAbC");
+    assert_string_equal(out.customer_id, cid(1));
+    assert_string_equal(out.origin_id, cid(1));
+    assert_int_equal(out.created_at, T0 + 1);
+    assert_int_equal(b->identity_find(b, CRM_IDENTITY_EMAIL, "", "13812345678", &out), CRM_ENOTFOUND);
+    assert_int_equal(identity_count(b, cid(1)), 2);
+
+    /* Move all of 1's to 2, then only those that started at 1 back. */
+    size_t moved = 0;
+    assert_int_equal(b->identity_move(b, cid(1), cid(2), NULL, &moved), 0);
+    assert_int_equal(moved, 2);
+    assert_int_equal(identity_count(b, cid(1)), 0);
+    assert_int_equal(identity_count(b, cid(2)), 3);
+    assert_int_equal(b->identity_find(b, CRM_IDENTITY_PHONE, "", "13812345678", &out), 0);
+    assert_string_equal(out.customer_id, cid(2));
+    assert_string_equal(out.origin_id, cid(1));
+    assert_int_equal(b->identity_move(b, cid(2), cid(1), cid(1), &moved), 0);
+    assert_int_equal(moved, 2);
+    assert_int_equal(identity_count(b, cid(2)), 1);
+    assert_int_equal(b->identity_move(b, cid(5), cid(1), NULL, NULL), 0);
+}
+
+static int count_ids(const char *id, void *payload)
+{
+    size_t *n = payload;
+    (*n)++;
+    (void)id;
+    return 0;
+}
+
+static void leads_are_found_by_customer_within_the_scope(void **state)
+{
+    crm_backend *b = *state;
+    crm_lead l1 = make_lead(1, "D1", T0), l2 = make_lead(2, "D2", T0 + 1), l3 = make_lead(3, "D1", T0 + 2);
+    l1.customer_id = cid(1);
+    l2.customer_id = cid(1);
+    l3.customer_id = cid(2);
+    assert_int_equal(b->lead_insert(b, &l1), 0);
+    assert_int_equal(b->lead_insert(b, &l2), 0);
+    assert_int_equal(b->lead_insert(b, &l3), 0);
+    size_t n = 0;
+    assert_int_equal(b->lead_find_by_customer(b, &everything, cid(1), count_ids, &n), 0);
+    assert_int_equal(n, 2);
+    crm_scope d2 = { "D2" };
+    n = 0;
+    assert_int_equal(b->lead_find_by_customer(b, &d2, cid(1), count_ids, &n), 0);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(b->lead_find_by_customer(b, &everything, cid(7), count_ids, &n), 0);
+    assert_int_equal(n, 0);
+}
+
 int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
 {
     factory = f;
@@ -418,6 +542,9 @@ int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
         T(transactions_commit_roll_back_and_nest),
         T(a_failed_write_inside_a_transaction_keeps_it_usable),
         T(gets_are_borrowed_until_the_next_call),
+        T(customer_roundtrips_updates_and_honours_scope),
+        T(identities_are_unique_found_moved_and_scanned),
+        T(leads_are_found_by_customer_within_the_scope),
     };
 #undef T
     return cmocka_run_group_tests_name(name, tests, NULL, NULL);

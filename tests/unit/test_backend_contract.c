@@ -104,8 +104,10 @@ static counting_backend *counting_new(void)
     counting_backend *c = calloc(1, sizeof *c);
     assert_non_null(c);
     assert_int_equal(crm_sqlite_backend_open(&c->inner, ":memory:", NULL), 0);
+    /* The wrapper implements version 1 of the interface (leads, keys,
+     * events): a backend built for an older version must keep working. */
     c->parent = (crm_backend){
-        .version = CRM_BACKEND_VERSION,
+        .version = 1,
         .name = "counting",
         .free = cb_free,
         .schema_version = cb_schema_version,
@@ -135,13 +137,31 @@ static void registration_checks_the_version(void **state)
     assert_null(db);
     c->parent.version = CRM_BACKEND_VERSION + 1;
     assert_int_equal(crm_db_open_backend(&db, &c->parent), CRM_EINVALID);
-    c->parent.version = CRM_BACKEND_VERSION;
+    /* Claiming version 2 requires the customer members it lacks. */
+    c->parent.version = 2;
+    assert_int_equal(crm_db_open_backend(&db, &c->parent), CRM_EINVALID);
+    assert_non_null(strstr(crm_error_last()->message, "backend.customer_insert"));
+    c->parent.version = 1;
     c->parent.event_scan = NULL;
     assert_int_equal(crm_db_open_backend(&db, &c->parent), CRM_EINVALID);
     assert_non_null(strstr(crm_error_last()->message, "backend.event_scan"));
     /* On failure the caller still owns the backend. */
     c->parent.free(&c->parent);
     assert_int_equal(crm_db_open_backend(&db, NULL), CRM_EINVALID);
+}
+
+static void an_older_backend_says_what_it_lacks(void **state)
+{
+    (void)state;
+    counting_backend *c = counting_new();
+    crm_db *db;
+    assert_int_equal(crm_db_open_backend(&db, &c->parent), 0);
+    crm_resolve_result r;
+    int rc = crm_customer_resolve_json(&r, db, "{\"identities\":[{\"kind\":\"phone\",\"value\":\"13800000000\"}]}",
+                                       NULL);
+    assert_int_equal(rc, CRM_ESTORAGE);
+    assert_non_null(strstr(crm_error_last()->message, "does not support customers"));
+    crm_db_close(db);
 }
 
 static void every_read_carries_the_scope(void **state)
@@ -224,6 +244,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(registration_checks_the_version),
+        cmocka_unit_test(an_older_backend_says_what_it_lacks),
         cmocka_unit_test(every_read_carries_the_scope),
         cmocka_unit_test(each_ingest_is_one_transaction),
         cmocka_unit_test(a_failing_step_rolls_back_the_write),

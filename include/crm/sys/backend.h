@@ -29,13 +29,14 @@
 #include "../db.h"
 #include "../lead.h"
 #include "../event.h"
+#include "../customer.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /** The version of struct crm_backend that this header declares. */
-#define CRM_BACKEND_VERSION 1
+#define CRM_BACKEND_VERSION 2
 
 /** What a read or a list may see. */
 typedef struct crm_scope {
@@ -46,7 +47,7 @@ typedef struct crm_scope {
 typedef struct crm_backend_iter crm_backend_iter;
 struct crm_backend_iter {
     /**
-     * Fill *record (a crm_lead or crm_event, by the scan that made the
+     * Fill *record (a crm_lead, crm_event or crm_identity, by the scan that made the
      * iterator) with the next row, borrowed until the next call.
      * @return 0, CRM_ITEROVER, or an error
      */
@@ -103,6 +104,31 @@ struct crm_backend {
     /* Later parts (customers and identities, members and points, tags,
      * vehicles, work orders, aggregations) are appended here, each with a
      * bump of CRM_BACKEND_VERSION. */
+
+    /* ---- customers and identities (issue 5) --------------------------- */
+    /** Store a new customer; CRM_EEXISTS when the id is taken. */
+    int (*customer_insert)(crm_backend *backend, const crm_customer *customer);
+    /** Replace a stored customer (same id); CRM_ENOTFOUND when missing. */
+    int (*customer_update)(crm_backend *backend, const crm_customer *customer);
+    /** Read one customer into *out (borrowed); CRM_ENOTFOUND when missing or outside the scope. */
+    int (*customer_get)(crm_backend *backend, const crm_scope *scope, const char *id, crm_customer *out);
+    /** Store an identity; CRM_EEXISTS when (kind, app_id, value) belongs to a customer already. */
+    int (*identity_insert)(crm_backend *backend, const crm_identity *identity);
+    /** Read the identity (kind, app_id, value) into *out (borrowed); CRM_ENOTFOUND when unknown. */
+    int (*identity_find)(crm_backend *backend, crm_identity_kind kind, const char *app_id, const char *value,
+                         crm_identity *out);
+    /**
+     * Move the identities of customer `from` to customer `to`: all of them
+     * when origin_id is NULL, else only those whose origin is origin_id.
+     * *moved (may be NULL) receives how many moved.
+     */
+    int (*identity_move)(crm_backend *backend, const char *from, const char *to, const char *origin_id,
+                         size_t *moved);
+    /** Stream the identities of one customer (crm_identity records), by kind then value. */
+    int (*identity_scan)(crm_backend *backend, const char *customer_id, crm_backend_iter **out);
+    /** Call cb with the id of each lead in scope whose customer_id is customer_id, oldest first. */
+    int (*lead_find_by_customer)(crm_backend *backend, const crm_scope *scope, const char *customer_id,
+                                 crm_backend_id_cb cb, void *payload);
 };
 
 /**

@@ -18,6 +18,13 @@
 extern const crm_migration crm_sqlite_migrations[];
 extern const int crm_sqlite_migrations_count;
 
+/* The schema version after every migration ran: the last one's number
+ * (numbers may skip while parallel branches hold reserved ones). */
+static int latest_schema(void)
+{
+    return crm_sqlite_migrations[crm_sqlite_migrations_count - 1].number;
+}
+
 /* "CRM1": marks a SQLite file as ours, so another application's database is
  * refused instead of being migrated. */
 #define CRM_SQLITE_APPLICATION_ID 0x43524D31
@@ -36,6 +43,16 @@ enum stmt_id {
     ST_KEY_PUT,
     ST_KEY_FIND,
     ST_EVENT_APPEND,
+    ST_CUSTOMER_INSERT,
+    ST_CUSTOMER_UPDATE,
+    ST_CUSTOMER_GET,
+    ST_CUSTOMER_GET_SCOPED,
+    ST_IDENTITY_INSERT,
+    ST_IDENTITY_FIND,
+    ST_IDENTITY_MOVE,
+    ST_IDENTITY_MOVE_ORIGIN,
+    ST_LEAD_BY_CUSTOMER,
+    ST_LEAD_BY_CUSTOMER_SCOPED,
     ST_COUNT
 };
 
@@ -43,6 +60,8 @@ enum stmt_id {
     "id, channel, campaign, name, phone, email, wechat_openid, wechat_unionid, province, city, " \
     "dealer_id, owner_id, model, purchase_timeline, test_drive, status, score, grade, "         \
     "customer_id, attributes, created_at, updated_at"
+
+#define IDENTITY_COLUMNS "kind, app_id, value, customer_id, origin_id, created_at"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -64,6 +83,23 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_KEY_FIND] = "SELECT entity_id FROM match_key WHERE kind=?1 AND key=?2 ORDER BY entity_id",
     [ST_EVENT_APPEND] = ("INSERT INTO event (id, at, kind, entity_type, entity_id, dealer_id, actor, data) "
                          "VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"),
+    [ST_CUSTOMER_INSERT] = ("INSERT INTO customer (id, name, dealer_id, merged_into, created_at, updated_at) "
+                            "VALUES (?1,?2,?3,?4,?5,?6)"),
+    [ST_CUSTOMER_UPDATE] = ("UPDATE customer SET name=?2, dealer_id=?3, merged_into=?4, created_at=?5, "
+                            "updated_at=?6 WHERE id=?1"),
+    [ST_CUSTOMER_GET] = ("SELECT id, name, dealer_id, merged_into, created_at, updated_at FROM customer "
+                         "WHERE id=?1"),
+    [ST_CUSTOMER_GET_SCOPED] = ("SELECT id, name, dealer_id, merged_into, created_at, updated_at FROM customer "
+                                "WHERE id=?1 AND dealer_id=?2"),
+    [ST_IDENTITY_INSERT] = ("INSERT INTO customer_identity (kind, app_id, value, customer_id, origin_id, "
+                            "created_at) VALUES (?1,?2,?3,?4,?5,?6)"),
+    [ST_IDENTITY_FIND] = ("SELECT " IDENTITY_COLUMNS " FROM customer_identity "
+                          "WHERE kind=?1 AND app_id=?2 AND value=?3"),
+    [ST_IDENTITY_MOVE] = "UPDATE customer_identity SET customer_id=?2 WHERE customer_id=?1",
+    [ST_IDENTITY_MOVE_ORIGIN] = "UPDATE customer_identity SET customer_id=?2 WHERE customer_id=?1 AND origin_id=?3",
+    [ST_LEAD_BY_CUSTOMER] = "SELECT id FROM lead WHERE customer_id=?1 ORDER BY created_at, id",
+    [ST_LEAD_BY_CUSTOMER_SCOPED] = ("SELECT id FROM lead WHERE customer_id=?1 AND dealer_id=?2 "
+                                    "ORDER BY created_at, id"),
 };
 
 typedef struct sqlite_backend {
@@ -202,7 +238,7 @@ static void bind_lead(sqlite3_stmt *st, const crm_lead *l)
 static int sb_lead_write(crm_backend *b, const crm_lead *lead, enum stmt_id id)
 {
     sqlite_backend *s = self_of(b);
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, id, &st);
     if (rc)
         return rc;
@@ -292,7 +328,7 @@ static int sb_lead_get(crm_backend *b, const crm_scope *scope, const char *id, c
 {
     sqlite_backend *s = self_of(b);
     bool scoped = scope && scope->dealer_id;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, scoped ? ST_LEAD_GET_SCOPED : ST_LEAD_GET, &st);
     if (rc)
         return rc;
@@ -317,9 +353,19 @@ static int sb_lead_get(crm_backend *b, const crm_scope *scope, const char *id, c
     return rc;
 }
 
+static void read_identity_row(sqlite3_stmt *st, crm_identity *r)
+{
+    r->kind = (crm_identity_kind)sqlite3_column_int(st, 0);
+    r->app_id = col_text(st, 1);
+    r->value = col_text(st, 2);
+    r->customer_id = col_text(st, 3);
+    r->origin_id = col_text(st, 4);
+    r->created_at = sqlite3_column_int64(st, 5);
+}
+
 /* ---- scans ---------------------------------------------------------- */
 
-typedef enum { SCAN_LEADS, SCAN_EVENTS } scan_kind;
+typedef enum { SCAN_LEADS, SCAN_EVENTS, SCAN_IDENTITIES } scan_kind;
 
 typedef struct sqlite_iter {
     crm_backend_iter parent;
@@ -343,6 +389,8 @@ static int sb_iter_next(crm_backend_iter *it, void *record)
         return fail(si->s, rc, "scan");
     if (si->kind == SCAN_LEADS) {
         read_lead_row(si->st, record);
+    } else if (si->kind == SCAN_IDENTITIES) {
+        read_identity_row(si->st, record);
     } else {
         crm_event *e = record;
         e->id = col_text(si->st, 0);
@@ -437,7 +485,7 @@ static int sb_lead_scan(crm_backend *b, const crm_scope *scope, const crm_lead_f
 static int sb_key_put(crm_backend *b, const char *kind, const char *key, const char *id)
 {
     sqlite_backend *s = self_of(b);
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, ST_KEY_PUT, &st);
     if (rc)
         return rc;
@@ -450,21 +498,17 @@ static int sb_key_put(crm_backend *b, const char *kind, const char *key, const c
     return rc == SQLITE_DONE ? 0 : fail(s, rc, "key put");
 }
 
-static int sb_key_find(crm_backend *b, const char *kind, const char *key, crm_backend_id_cb cb,
+/* Step a bound statement whose first column is an id, then reset it and
+ * call cb with each id. The callback may call back into the backend (a
+ * lead_get of the candidate), so ids are collected first and the statement
+ * is reset before any callback runs. Such lists are short: blocking keys
+ * and one person's leads keep them so. */
+static int run_id_list(sqlite_backend *s, sqlite3_stmt *st, const char *what, crm_backend_id_cb cb,
                        void *payload)
 {
-    sqlite_backend *s = self_of(b);
-    sqlite3_stmt *st;
-    int rc = stmt_get(s, ST_KEY_FIND, &st);
-    if (rc)
-        return rc;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    /* The callback may call back into the backend (a lead_get of the
-     * candidate), so ids are collected first and the statement is reset
-     * before any callback runs. Key lists are short: blocking keeps them so. */
     char (*ids)[CRM_ID_LEN + 1] = NULL;
     size_t count = 0, cap = 0;
+    int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *id = col_text(st, 0);
         if (!id || strlen(id) > CRM_ID_LEN)
@@ -485,7 +529,7 @@ static int sb_key_find(crm_backend *b, const char *kind, const char *key, crm_ba
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE) {
         free(ids);
-        return fail(s, rc, "key find");
+        return fail(s, rc, what);
     }
     for (size_t i = 0; i < count; i++)
         if (cb(ids[i], payload))
@@ -494,12 +538,25 @@ static int sb_key_find(crm_backend *b, const char *kind, const char *key, crm_ba
     return 0;
 }
 
+static int sb_key_find(crm_backend *b, const char *kind, const char *key, crm_backend_id_cb cb,
+                       void *payload)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_KEY_FIND, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    return run_id_list(s, st, "key find", cb, payload);
+}
+
 /* ---- events --------------------------------------------------------- */
 
 static int sb_event_append(crm_backend *b, const crm_event *e)
 {
     sqlite_backend *s = self_of(b);
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, ST_EVENT_APPEND, &st);
     if (rc)
         return rc;
@@ -538,11 +595,176 @@ static int sb_event_scan(crm_backend *b, const crm_scope *scope, const char *ent
     return 0;
 }
 
+/* ---- customers and identities ------------------------------------ */
+
+static int sb_customer_write(crm_backend *b, const crm_customer *c, enum stmt_id id)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, id, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, c->id);
+    bind_text(st, 2, c->name);
+    bind_text(st, 3, c->dealer_id);
+    bind_text(st, 4, c->merged_into);
+    sqlite3_bind_int64(st, 5, c->created_at);
+    sqlite3_bind_int64(st, 6, c->updated_at);
+    rc = sqlite3_step(st);
+    int changed = sqlite3_changes(s->db);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc, id == ST_CUSTOMER_INSERT ? "customer insert" : "customer update");
+    if (id == ST_CUSTOMER_UPDATE && changed == 0)
+        return crm_error_set(CRM_ENOTFOUND, "customer %s: not found", c->id);
+    return 0;
+}
+
+static int sb_customer_insert(crm_backend *b, const crm_customer *c)
+{
+    return sb_customer_write(b, c, ST_CUSTOMER_INSERT);
+}
+
+static int sb_customer_update(crm_backend *b, const crm_customer *c)
+{
+    return sb_customer_write(b, c, ST_CUSTOMER_UPDATE);
+}
+
+static int sb_customer_get(crm_backend *b, const crm_scope *scope, const char *id, crm_customer *out)
+{
+    sqlite_backend *s = self_of(b);
+    bool scoped = scope && scope->dealer_id;
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, scoped ? ST_CUSTOMER_GET_SCOPED : ST_CUSTOMER_GET, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (scoped)
+        sqlite3_bind_text(st, 2, scope->dealer_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->id = col_text(st, 0);
+        out->name = col_text(st, 1);
+        out->dealer_id = col_text(st, 2);
+        out->merged_into = col_text(st, 3);
+        out->created_at = sqlite3_column_int64(st, 4);
+        out->updated_at = sqlite3_column_int64(st, 5);
+        const char **fields[] = { &out->id, &out->name, &out->dealer_id, &out->merged_into };
+        rc = own_row(s, fields, sizeof fields / sizeof fields[0]);
+    } else if (rc == SQLITE_DONE) {
+        rc = crm_error_set(CRM_ENOTFOUND, "customer %s: not found", id);
+    } else {
+        rc = fail(s, rc, "customer get");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sb_identity_insert(crm_backend *b, const crm_identity *r)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_IDENTITY_INSERT, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_int(st, 1, (int)r->kind);
+    sqlite3_bind_text(st, 2, r->app_id ? r->app_id : "", -1, SQLITE_STATIC);
+    bind_text(st, 3, r->value);
+    bind_text(st, 4, r->customer_id);
+    bind_text(st, 5, r->origin_id);
+    sqlite3_bind_int64(st, 6, r->created_at);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "identity insert");
+}
+
+static int sb_identity_find(crm_backend *b, crm_identity_kind kind, const char *app_id, const char *value,
+                            crm_identity *out)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_IDENTITY_FIND, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_int(st, 1, (int)kind);
+    sqlite3_bind_text(st, 2, app_id ? app_id : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_identity_row(st, out);
+        const char **fields[] = { &out->app_id, &out->value, &out->customer_id, &out->origin_id };
+        rc = own_row(s, fields, sizeof fields / sizeof fields[0]);
+    } else if (rc == SQLITE_DONE) {
+        rc = crm_error_set(CRM_ENOTFOUND, "identity: not found");
+    } else {
+        rc = fail(s, rc, "identity find");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sb_identity_move(crm_backend *b, const char *from, const char *to, const char *origin_id,
+                            size_t *moved)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, origin_id ? ST_IDENTITY_MOVE_ORIGIN : ST_IDENTITY_MOVE, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+    if (origin_id)
+        sqlite3_bind_text(st, 3, origin_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    int changed = sqlite3_changes(s->db);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc, "identity move");
+    if (moved)
+        *moved = (size_t)changed;
+    return 0;
+}
+
+static int sb_identity_scan(crm_backend *b, const char *customer_id, crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite_iter *si;
+    int rc = iter_make(s,
+                       "SELECT " IDENTITY_COLUMNS " FROM customer_identity WHERE customer_id = ?1 "
+                       "ORDER BY kind, app_id, value",
+                       SCAN_IDENTITIES, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(si->st, 1, customer_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
+static int sb_lead_find_by_customer(crm_backend *b, const crm_scope *scope, const char *customer_id,
+                                    crm_backend_id_cb cb, void *payload)
+{
+    sqlite_backend *s = self_of(b);
+    bool scoped = scope && scope->dealer_id;
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, scoped ? ST_LEAD_BY_CUSTOMER_SCOPED : ST_LEAD_BY_CUSTOMER, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, customer_id, -1, SQLITE_STATIC);
+    if (scoped)
+        sqlite3_bind_text(st, 2, scope->dealer_id, -1, SQLITE_STATIC);
+    return run_id_list(s, st, "lead find by customer", cb, payload);
+}
+
 /* ---- schema --------------------------------------------------------- */
 
 static int pragma_int(sqlite_backend *s, const char *sql, int *out)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
         return fail(s, rc, "open");
@@ -577,11 +799,11 @@ static int check_database(sqlite_backend *s, const char *path, int *version)
                              "%s: not a crmcore database (application_id 0x%08x, %d schema objects); "
                              "refusing to change it",
                              path, (unsigned)app_id, tables);
-    if (*version > crm_sqlite_migrations_count)
+    if (*version > latest_schema())
         return crm_error_set(CRM_ESTORAGE,
                              "%s: schema version %d is newer than this library supports (%d); "
                              "open it with a newer libcrm",
-                             path, *version, crm_sqlite_migrations_count);
+                             path, *version, latest_schema());
     return 0;
 }
 
@@ -594,8 +816,10 @@ static int migrate(sqlite_backend *s, const char *path)
     /* Read again inside the write lock: another process may have migrated
      * between our check and now. */
     rc = check_database(s, path, &version);
-    for (int i = version; rc == 0 && i < crm_sqlite_migrations_count; i++) {
+    for (int i = 0; rc == 0 && i < crm_sqlite_migrations_count; i++) {
         const crm_migration *m = &crm_sqlite_migrations[i];
+        if (m->number <= version)
+            continue;
         char *err = NULL;
         int src = sqlite3_exec(s->db, m->sql, NULL, NULL, &err);
         if (src != SQLITE_OK) {
@@ -672,6 +896,14 @@ int crm_sqlite_backend_open(crm_backend **out, const char *path, const crm_db_op
     s->parent.key_find = sb_key_find;
     s->parent.event_append = sb_event_append;
     s->parent.event_scan = sb_event_scan;
+    s->parent.customer_insert = sb_customer_insert;
+    s->parent.customer_update = sb_customer_update;
+    s->parent.customer_get = sb_customer_get;
+    s->parent.identity_insert = sb_identity_insert;
+    s->parent.identity_find = sb_identity_find;
+    s->parent.identity_move = sb_identity_move;
+    s->parent.identity_scan = sb_identity_scan;
+    s->parent.lead_find_by_customer = sb_lead_find_by_customer;
 
     bool memory = strcmp(path, ":memory:") == 0;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
@@ -713,7 +945,7 @@ int crm_sqlite_backend_open(crm_backend **out, const char *path, const crm_db_op
                                 "PRAGMA wal_autocheckpoint=16384",
                                 NULL, NULL, NULL) != SQLITE_OK)
         rc = fail(s, sqlite3_errcode(s->db), "open");
-    if (rc == 0 && version < crm_sqlite_migrations_count)
+    if (rc == 0 && version < latest_schema())
         rc = migrate(s, path);
     if (rc) {
         sb_free(&s->parent);
