@@ -9,5 +9,6 @@
 #include "lead.h"
 #include "event.h"
 #include "customer.h"
+#include "member.h"
 
 #endif /* CRM_CRM_H */

@@ -31,7 +31,7 @@ static int check_backend(const crm_backend *b)
     REQUIRE(key_find)
     REQUIRE(event_append)
     REQUIRE(event_scan)
-    /* Version 2 adds customers; an older backend simply lacks them. */
+    /* Version 2 adds customers and members; an older backend simply lacks them. */
     if (b->version >= 2) {
         REQUIRE(customer_insert)
         REQUIRE(customer_update)
@@ -41,6 +41,17 @@ static int check_backend(const crm_backend *b)
         REQUIRE(identity_move)
         REQUIRE(identity_scan)
         REQUIRE(lead_find_by_customer)
+        REQUIRE(member_insert)
+        REQUIRE(member_update)
+        REQUIRE(member_get)
+        REQUIRE(points_insert)
+        REQUIRE(points_update)
+        REQUIRE(points_get)
+        REQUIRE(points_find_key)
+        REQUIRE(points_scan)
+        REQUIRE(points_batch_scan)
+        REQUIRE(points_use_insert)
+        REQUIRE(points_use_scan)
     }
 #undef REQUIRE
     return 0;

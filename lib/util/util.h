@@ -42,6 +42,9 @@ void crm__time_format(int64_t unix_ms, char out[CRM_ISO_TIME_LEN + 1]);
 /* Parse "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.fff]]" with "Z", "+hh:mm" or
  * no zone (taken as UTC). 0 on success, -1 when malformed. */
 int crm__time_parse(const char *s, int64_t *out);
+/* The same calendar date and time of day `years` later (UTC); 29 February
+ * becomes 28 February in a year without it. */
+int64_t crm__time_add_years(int64_t unix_ms, int years);
 /* The system clock in Unix ms. */
 int64_t crm__time_system_ms(void);
 

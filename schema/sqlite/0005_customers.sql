@@ -25,3 +25,44 @@ CREATE INDEX customer_identity_customer ON customer_identity (customer_id, origi
 
 -- The 360 view and merges read a customer's leads.
 CREATE INDEX lead_customer ON lead (customer_id, created_at) WHERE customer_id IS NOT NULL;
+
+-- Members and their points ledger. A member is keyed by its customer.
+CREATE TABLE member (
+    customer_id TEXT PRIMARY KEY,
+    member_no   TEXT NOT NULL UNIQUE,
+    tier        TEXT,
+    tier_since  INTEGER NOT NULL,
+    enrolled_at INTEGER NOT NULL,
+    balance     INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- The ledger, read per member in append order (seq). An accrual is also a
+-- batch: remaining is what is left of it, expires_at 0 means never.
+CREATE TABLE points_txn (
+    seq             INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
+    customer_id     TEXT NOT NULL,
+    kind            INTEGER NOT NULL,
+    points          INTEGER NOT NULL,
+    remaining       INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    reverses        TEXT,
+    reversed_by     TEXT,
+    reason          TEXT,
+    created_at      INTEGER NOT NULL
+);
+
+CREATE INDEX points_txn_customer ON points_txn (customer_id, seq);
+CREATE INDEX points_batch_live ON points_txn (customer_id, expires_at) WHERE remaining > 0;
+CREATE INDEX points_batch_due ON points_txn (expires_at) WHERE remaining > 0 AND expires_at > 0;
+
+-- Which batches a redemption (or an accrual's reversal) drew on, so that a
+-- reversal gives the points back where they came from.
+CREATE TABLE points_use (
+    txn_id   TEXT NOT NULL,
+    batch_id TEXT NOT NULL,
+    points   INTEGER NOT NULL,
+    PRIMARY KEY (txn_id, batch_id)
+) WITHOUT ROWID;

@@ -524,6 +524,147 @@ static void leads_are_found_by_customer_within_the_scope(void **state)
     assert_int_equal(n, 0);
 }
 
+/* ---- members and points (issue 5) ---- */
+
+static crm_points_txn make_txn(int n, const char *customer, crm_points_kind kind, int64_t points, int64_t expires)
+{
+    static char ids[16][CRM_ID_LEN + 1], keys[16][16];
+    snprintf(ids[n % 16], sizeof ids[0], "0190c000-0000-7000-8000-%012d", n);
+    snprintf(keys[n % 16], sizeof keys[0], "key-%d", n);
+    crm_points_txn t = { ids[n % 16], customer, kind, points, kind == CRM_POINTS_ACCRUAL ? points : 0, expires,
+                         keys[n % 16], NULL, NULL, "购车积分", T0 + n };
+    return t;
+}
+
+static void members_roundtrip_and_honour_scope(void **state)
+{
+    crm_backend *b = *state;
+    crm_customer c = { cid(1), NULL, "D1", NULL, T0, T0 };
+    assert_int_equal(b->customer_insert(b, &c), 0);
+    crm_member m = { cid(1), "M-1", "gold", T0 + 1, T0, 250, T0 + 2 };
+    assert_int_equal(b->member_insert(b, &m), 0);
+    assert_int_equal(b->member_insert(b, &m), CRM_EEXISTS);
+    crm_member other = { cid(2), "M-1", NULL, T0, T0, 0, T0 };
+    assert_int_equal(b->member_insert(b, &other), CRM_EEXISTS); /* number taken */
+    crm_member out;
+    assert_int_equal(b->member_get(b, &everything, cid(1), &out), 0);
+    assert_string_equal(out.member_no, "M-1");
+    assert_string_equal(out.tier, "gold");
+    assert_int_equal(out.tier_since, T0 + 1);
+    assert_int_equal(out.enrolled_at, T0);
+    assert_int_equal(out.balance, 250);
+    assert_int_equal(out.updated_at, T0 + 2);
+    crm_scope d1 = { "D1" }, d2 = { "D2" };
+    assert_int_equal(b->member_get(b, &d1, cid(1), &out), 0);
+    assert_int_equal(b->member_get(b, &d2, cid(1), &out), CRM_ENOTFOUND);
+    m.tier = NULL;
+    m.balance = -5;
+    assert_int_equal(b->member_update(b, &m), 0);
+    assert_int_equal(b->member_get(b, &everything, cid(1), &out), 0);
+    assert_null(out.tier);
+    assert_int_equal(out.balance, -5);
+    assert_int_equal(b->member_update(b, &other), CRM_ENOTFOUND);
+}
+
+static size_t scan_txns(crm_backend_iter *it, const char **first_id)
+{
+    crm_points_txn t;
+    size_t n = 0;
+    int rc;
+    static char first[CRM_ID_LEN + 1];
+    first[0] = '\0';
+    while ((rc = it->next(it, &t)) == 0)
+        if (n++ == 0)
+            snprintf(first, sizeof first, "%s", t.id);
+    assert_int_equal(rc, CRM_ITEROVER);
+    it->free(it);
+    if (first_id)
+        *first_id = first;
+    return n;
+}
+
+static void points_transactions_batches_and_uses(void **state)
+{
+    crm_backend *b = *state;
+    crm_points_txn never = make_txn(1, cid(1), CRM_POINTS_ACCRUAL, 100, 0);
+    crm_points_txn late = make_txn(2, cid(1), CRM_POINTS_ACCRUAL, 100, T0 + 90 * DAY);
+    crm_points_txn soon = make_txn(3, cid(1), CRM_POINTS_ACCRUAL, 100, T0 + 30 * DAY);
+    crm_points_txn theirs = make_txn(4, cid(2), CRM_POINTS_ACCRUAL, 7, T0 + 10 * DAY);
+    assert_int_equal(b->points_insert(b, &never), 0);
+    assert_int_equal(b->points_insert(b, &late), 0);
+    assert_int_equal(b->points_insert(b, &soon), 0);
+    assert_int_equal(b->points_insert(b, &theirs), 0);
+    crm_points_txn dup = make_txn(5, cid(1), CRM_POINTS_REDEMPTION, -1, 0);
+    dup.idempotency_key = "key-1";
+    assert_int_equal(b->points_insert(b, &dup), CRM_EEXISTS);
+
+    crm_points_txn out;
+    assert_int_equal(b->points_get(b, late.id, &out), 0);
+    assert_string_equal(out.customer_id, cid(1));
+    assert_int_equal(out.kind, CRM_POINTS_ACCRUAL);
+    assert_int_equal(out.points, 100);
+    assert_int_equal(out.remaining, 100);
+    assert_int_equal(out.expires_at, T0 + 90 * DAY);
+    assert_string_equal(out.idempotency_key, "key-2");
+    assert_null(out.reverses);
+    assert_null(out.reversed_by);
+    assert_string_equal(out.reason, "购车积分");
+    assert_int_equal(out.created_at, T0 + 2);
+    assert_int_equal(b->points_find_key(b, "key-3", &out), 0);
+    assert_string_equal(out.id, soon.id);
+    assert_int_equal(b->points_find_key(b, "nope", &out), CRM_ENOTFOUND);
+    assert_int_equal(b->points_get(b, cid(7), &out), CRM_ENOTFOUND);
+
+    /* The ledger in append order; live batches by expiry, never last. */
+    crm_backend_iter *it;
+    const char *first;
+    assert_int_equal(b->points_scan(b, cid(1), &it), 0);
+    assert_int_equal(scan_txns(it, &first), 3);
+    assert_string_equal(first, never.id);
+    assert_int_equal(b->points_batch_scan(b, cid(1), T0, 0, &it), 0);
+    assert_int_equal(scan_txns(it, &first), 3);
+    assert_string_equal(first, soon.id);
+    assert_int_equal(b->points_batch_scan(b, cid(1), T0 + 30 * DAY, 0, &it), 0);
+    assert_int_equal(scan_txns(it, &first), 2); /* soon expired at its instant */
+    assert_string_equal(first, late.id);
+    /* Expired batches, everyone's or one member's. */
+    assert_int_equal(b->points_batch_scan(b, NULL, T0 + 30 * DAY, 1, &it), 0);
+    assert_int_equal(scan_txns(it, &first), 2);
+    assert_string_equal(first, theirs.id);
+    assert_int_equal(b->points_batch_scan(b, cid(1), T0 + 30 * DAY, 1, &it), 0);
+    assert_int_equal(scan_txns(it, NULL), 1);
+
+    /* Used up batches drop out; reversed_by is kept. */
+    soon.remaining = 0;
+    soon.reversed_by = cid(3);
+    assert_int_equal(b->points_update(b, &soon), 0);
+    assert_int_equal(b->points_get(b, soon.id, &out), 0);
+    assert_int_equal(out.remaining, 0);
+    assert_string_equal(out.reversed_by, cid(3));
+    assert_int_equal(b->points_batch_scan(b, cid(1), T0, 0, &it), 0);
+    assert_int_equal(scan_txns(it, NULL), 2);
+    crm_points_txn ghost = make_txn(9, cid(1), CRM_POINTS_ACCRUAL, 1, 0);
+    assert_int_equal(b->points_update(b, &ghost), CRM_ENOTFOUND);
+
+    crm_points_use u1 = { dup.id, late.id, 60 }, u2 = { dup.id, never.id, 40 };
+    assert_int_equal(b->points_use_insert(b, &u1), 0);
+    assert_int_equal(b->points_use_insert(b, &u2), 0);
+    assert_int_equal(b->points_use_scan(b, dup.id, &it), 0);
+    crm_points_use u;
+    int64_t total = 0;
+    size_t n = 0;
+    int rc;
+    while ((rc = it->next(it, &u)) == 0) {
+        assert_string_equal(u.txn_id, dup.id);
+        total += u.points;
+        n++;
+    }
+    assert_int_equal(rc, CRM_ITEROVER);
+    it->free(it);
+    assert_int_equal(n, 2);
+    assert_int_equal(total, 100);
+}
+
 int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
 {
     factory = f;
@@ -545,6 +686,8 @@ int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
         T(customer_roundtrips_updates_and_honours_scope),
         T(identities_are_unique_found_moved_and_scanned),
         T(leads_are_found_by_customer_within_the_scope),
+        T(members_roundtrip_and_honour_scope),
+        T(points_transactions_batches_and_uses),
     };
 #undef T
     return cmocka_run_group_tests_name(name, tests, NULL, NULL);

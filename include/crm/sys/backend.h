@@ -30,6 +30,7 @@
 #include "../lead.h"
 #include "../event.h"
 #include "../customer.h"
+#include "../member.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,7 +48,8 @@ typedef struct crm_scope {
 typedef struct crm_backend_iter crm_backend_iter;
 struct crm_backend_iter {
     /**
-     * Fill *record (a crm_lead, crm_event or crm_identity, by the scan that made the
+     * Fill *record (a crm_lead, crm_event, crm_identity, crm_points_txn or
+     * crm_points_use, by the scan that made the
      * iterator) with the next row, borrowed until the next call.
      * @return 0, CRM_ITEROVER, or an error
      */
@@ -55,6 +57,13 @@ struct crm_backend_iter {
     /** Release the cursor. */
     void (*free)(crm_backend_iter *iter);
 };
+
+/** What one transaction drew from one batch (points_use_scan records). */
+typedef struct crm_points_use {
+    const char *txn_id;
+    const char *batch_id;
+    int64_t points;
+} crm_points_use;
 
 /** Called by key_find for each id that has the key; return non-zero to stop. */
 typedef int (*crm_backend_id_cb)(const char *id, void *payload);
@@ -129,6 +138,34 @@ struct crm_backend {
     /** Call cb with the id of each lead in scope whose customer_id is customer_id, oldest first. */
     int (*lead_find_by_customer)(crm_backend *backend, const crm_scope *scope, const char *customer_id,
                                  crm_backend_id_cb cb, void *payload);
+    /** Store a new member; CRM_EEXISTS when the customer is one or the number is taken. */
+    int (*member_insert)(crm_backend *backend, const crm_member *member);
+    /** Replace a stored member (same customer_id); CRM_ENOTFOUND when missing. */
+    int (*member_update)(crm_backend *backend, const crm_member *member);
+    /** Read a member (borrowed); CRM_ENOTFOUND when missing or its customer is outside the scope. */
+    int (*member_get)(crm_backend *backend, const crm_scope *scope, const char *customer_id, crm_member *out);
+    /** Append a ledger transaction; CRM_EEXISTS when the id or idempotency key is taken. */
+    int (*points_insert)(crm_backend *backend, const crm_points_txn *txn);
+    /** Replace a transaction's remaining and reversed_by (the rest never changes). */
+    int (*points_update)(crm_backend *backend, const crm_points_txn *txn);
+    /** Read a transaction by id (borrowed); CRM_ENOTFOUND. */
+    int (*points_get)(crm_backend *backend, const char *id, crm_points_txn *out);
+    /** Read a transaction by idempotency key (borrowed); CRM_ENOTFOUND. */
+    int (*points_find_key)(crm_backend *backend, const char *key, crm_points_txn *out);
+    /** Stream a member's ledger (crm_points_txn records), in append order. */
+    int (*points_scan)(crm_backend *backend, const char *customer_id, crm_backend_iter **out);
+    /**
+     * Stream batches with points left (crm_points_txn records). expired 0:
+     * the member's batches live at `now` (expires_at 0 or after now), by
+     * expiry, never-expiring last; expired 1: batches of every member (when
+     * customer_id is NULL) that expired by `now`, by expiry.
+     */
+    int (*points_batch_scan)(crm_backend *backend, const char *customer_id, int64_t now, int expired,
+                             crm_backend_iter **out);
+    /** Record that a transaction drew points from a batch. */
+    int (*points_use_insert)(crm_backend *backend, const crm_points_use *use);
+    /** Stream what a transaction drew (crm_points_use records). */
+    int (*points_use_scan)(crm_backend *backend, const char *txn_id, crm_backend_iter **out);
 };
 
 /**

@@ -53,6 +53,15 @@ enum stmt_id {
     ST_IDENTITY_MOVE_ORIGIN,
     ST_LEAD_BY_CUSTOMER,
     ST_LEAD_BY_CUSTOMER_SCOPED,
+    ST_MEMBER_INSERT,
+    ST_MEMBER_UPDATE,
+    ST_MEMBER_GET,
+    ST_MEMBER_GET_SCOPED,
+    ST_POINTS_INSERT,
+    ST_POINTS_UPDATE,
+    ST_POINTS_GET,
+    ST_POINTS_FIND_KEY,
+    ST_POINTS_USE_INSERT,
     ST_COUNT
 };
 
@@ -62,6 +71,10 @@ enum stmt_id {
     "customer_id, attributes, created_at, updated_at"
 
 #define IDENTITY_COLUMNS "kind, app_id, value, customer_id, origin_id, created_at"
+#define MEMBER_COLUMNS "m.customer_id, m.member_no, m.tier, m.tier_since, m.enrolled_at, m.balance, m.updated_at"
+#define POINTS_COLUMNS                                                                         \
+    "id, customer_id, kind, points, remaining, expires_at, idempotency_key, reverses, reversed_by, " \
+    "reason, created_at"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -100,6 +113,18 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_LEAD_BY_CUSTOMER] = "SELECT id FROM lead WHERE customer_id=?1 ORDER BY created_at, id",
     [ST_LEAD_BY_CUSTOMER_SCOPED] = ("SELECT id FROM lead WHERE customer_id=?1 AND dealer_id=?2 "
                                     "ORDER BY created_at, id"),
+    [ST_MEMBER_INSERT] = ("INSERT INTO member (customer_id, member_no, tier, tier_since, enrolled_at, balance, "
+                          "updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7)"),
+    [ST_MEMBER_UPDATE] = ("UPDATE member SET member_no=?2, tier=?3, tier_since=?4, enrolled_at=?5, balance=?6, "
+                          "updated_at=?7 WHERE customer_id=?1"),
+    [ST_MEMBER_GET] = "SELECT " MEMBER_COLUMNS " FROM member m WHERE m.customer_id=?1",
+    [ST_MEMBER_GET_SCOPED] = ("SELECT " MEMBER_COLUMNS " FROM member m JOIN customer c ON c.id = m.customer_id "
+                              "WHERE m.customer_id=?1 AND c.dealer_id=?2"),
+    [ST_POINTS_INSERT] = ("INSERT INTO points_txn (" POINTS_COLUMNS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"),
+    [ST_POINTS_UPDATE] = "UPDATE points_txn SET remaining=?2, reversed_by=?3 WHERE id=?1",
+    [ST_POINTS_GET] = "SELECT " POINTS_COLUMNS " FROM points_txn WHERE id=?1",
+    [ST_POINTS_FIND_KEY] = "SELECT " POINTS_COLUMNS " FROM points_txn WHERE idempotency_key=?1",
+    [ST_POINTS_USE_INSERT] = "INSERT INTO points_use (txn_id, batch_id, points) VALUES (?1,?2,?3)",
 };
 
 typedef struct sqlite_backend {
@@ -363,9 +388,24 @@ static void read_identity_row(sqlite3_stmt *st, crm_identity *r)
     r->created_at = sqlite3_column_int64(st, 5);
 }
 
+static void read_points_row(sqlite3_stmt *st, crm_points_txn *t)
+{
+    t->id = col_text(st, 0);
+    t->customer_id = col_text(st, 1);
+    t->kind = (crm_points_kind)sqlite3_column_int(st, 2);
+    t->points = sqlite3_column_int64(st, 3);
+    t->remaining = sqlite3_column_int64(st, 4);
+    t->expires_at = sqlite3_column_int64(st, 5);
+    t->idempotency_key = col_text(st, 6);
+    t->reverses = col_text(st, 7);
+    t->reversed_by = col_text(st, 8);
+    t->reason = col_text(st, 9);
+    t->created_at = sqlite3_column_int64(st, 10);
+}
+
 /* ---- scans ---------------------------------------------------------- */
 
-typedef enum { SCAN_LEADS, SCAN_EVENTS, SCAN_IDENTITIES } scan_kind;
+typedef enum { SCAN_LEADS, SCAN_EVENTS, SCAN_IDENTITIES, SCAN_POINTS, SCAN_USES } scan_kind;
 
 typedef struct sqlite_iter {
     crm_backend_iter parent;
@@ -391,6 +431,13 @@ static int sb_iter_next(crm_backend_iter *it, void *record)
         read_lead_row(si->st, record);
     } else if (si->kind == SCAN_IDENTITIES) {
         read_identity_row(si->st, record);
+    } else if (si->kind == SCAN_POINTS) {
+        read_points_row(si->st, record);
+    } else if (si->kind == SCAN_USES) {
+        crm_points_use *u = record;
+        u->txn_id = col_text(si->st, 0);
+        u->batch_id = col_text(si->st, 1);
+        u->points = sqlite3_column_int64(si->st, 2);
     } else {
         crm_event *e = record;
         e->id = col_text(si->st, 0);
@@ -760,6 +807,218 @@ static int sb_lead_find_by_customer(crm_backend *b, const crm_scope *scope, cons
     return run_id_list(s, st, "lead find by customer", cb, payload);
 }
 
+/* ---- members and points ------------------------------------------ */
+
+static int sb_member_write(crm_backend *b, const crm_member *m, enum stmt_id id)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, id, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, m->customer_id);
+    bind_text(st, 2, m->member_no);
+    bind_text(st, 3, m->tier);
+    sqlite3_bind_int64(st, 4, m->tier_since);
+    sqlite3_bind_int64(st, 5, m->enrolled_at);
+    sqlite3_bind_int64(st, 6, m->balance);
+    sqlite3_bind_int64(st, 7, m->updated_at);
+    rc = sqlite3_step(st);
+    int changed = sqlite3_changes(s->db);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc, id == ST_MEMBER_INSERT ? "member insert" : "member update");
+    if (id == ST_MEMBER_UPDATE && changed == 0)
+        return crm_error_set(CRM_ENOTFOUND, "member %s: not found", m->customer_id);
+    return 0;
+}
+
+static int sb_member_insert(crm_backend *b, const crm_member *m)
+{
+    return sb_member_write(b, m, ST_MEMBER_INSERT);
+}
+
+static int sb_member_update(crm_backend *b, const crm_member *m)
+{
+    return sb_member_write(b, m, ST_MEMBER_UPDATE);
+}
+
+static int sb_member_get(crm_backend *b, const crm_scope *scope, const char *customer_id, crm_member *out)
+{
+    sqlite_backend *s = self_of(b);
+    bool scoped = scope && scope->dealer_id;
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, scoped ? ST_MEMBER_GET_SCOPED : ST_MEMBER_GET, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, customer_id, -1, SQLITE_STATIC);
+    if (scoped)
+        sqlite3_bind_text(st, 2, scope->dealer_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->customer_id = col_text(st, 0);
+        out->member_no = col_text(st, 1);
+        out->tier = col_text(st, 2);
+        out->tier_since = sqlite3_column_int64(st, 3);
+        out->enrolled_at = sqlite3_column_int64(st, 4);
+        out->balance = sqlite3_column_int64(st, 5);
+        out->updated_at = sqlite3_column_int64(st, 6);
+        const char **fields[] = { &out->customer_id, &out->member_no, &out->tier };
+        rc = own_row(s, fields, sizeof fields / sizeof fields[0]);
+    } else if (rc == SQLITE_DONE) {
+        rc = crm_error_set(CRM_ENOTFOUND, "member %s: not found", customer_id);
+    } else {
+        rc = fail(s, rc, "member get");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sb_points_insert(crm_backend *b, const crm_points_txn *t)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_POINTS_INSERT, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, t->id);
+    bind_text(st, 2, t->customer_id);
+    sqlite3_bind_int(st, 3, (int)t->kind);
+    sqlite3_bind_int64(st, 4, t->points);
+    sqlite3_bind_int64(st, 5, t->remaining);
+    sqlite3_bind_int64(st, 6, t->expires_at);
+    bind_text(st, 7, t->idempotency_key);
+    bind_text(st, 8, t->reverses);
+    bind_text(st, 9, t->reversed_by);
+    bind_text(st, 10, t->reason);
+    sqlite3_bind_int64(st, 11, t->created_at);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "points insert");
+}
+
+static int sb_points_update(crm_backend *b, const crm_points_txn *t)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_POINTS_UPDATE, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, t->id);
+    sqlite3_bind_int64(st, 2, t->remaining);
+    bind_text(st, 3, t->reversed_by);
+    rc = sqlite3_step(st);
+    int changed = sqlite3_changes(s->db);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc, "points update");
+    return changed ? 0 : crm_error_set(CRM_ENOTFOUND, "points transaction %s: not found", t->id);
+}
+
+static int points_get_by(sqlite_backend *s, enum stmt_id id, const char *key, crm_points_txn *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, id, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_points_row(st, out);
+        const char **fields[] = { &out->id, &out->customer_id, &out->idempotency_key, &out->reverses,
+                                  &out->reversed_by, &out->reason };
+        rc = own_row(s, fields, sizeof fields / sizeof fields[0]);
+    } else if (rc == SQLITE_DONE) {
+        rc = crm_error_set(CRM_ENOTFOUND, "points transaction: not found");
+    } else {
+        rc = fail(s, rc, "points get");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sb_points_get(crm_backend *b, const char *id, crm_points_txn *out)
+{
+    return points_get_by(self_of(b), ST_POINTS_GET, id, out);
+}
+
+static int sb_points_find_key(crm_backend *b, const char *key, crm_points_txn *out)
+{
+    return points_get_by(self_of(b), ST_POINTS_FIND_KEY, key, out);
+}
+
+static int sb_points_scan(crm_backend *b, const char *customer_id, crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite_iter *si;
+    int rc = iter_make(s, "SELECT " POINTS_COLUMNS " FROM points_txn WHERE customer_id = ?1 ORDER BY seq",
+                       SCAN_POINTS, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(si->st, 1, customer_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
+static int sb_points_batch_scan(crm_backend *b, const char *customer_id, int64_t now, int expired,
+                                crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    const char *sql;
+    if (!expired)
+        sql = "SELECT " POINTS_COLUMNS " FROM points_txn WHERE customer_id = ?1 AND remaining > 0 "
+              "AND (expires_at = 0 OR expires_at > ?2) ORDER BY expires_at = 0, expires_at, seq";
+    else if (customer_id)
+        sql = "SELECT " POINTS_COLUMNS " FROM points_txn WHERE customer_id = ?1 AND remaining > 0 "
+              "AND expires_at > 0 AND expires_at <= ?2 ORDER BY expires_at, seq";
+    else
+        sql = "SELECT " POINTS_COLUMNS " FROM points_txn WHERE remaining > 0 "
+              "AND expires_at > 0 AND expires_at <= ?2 ORDER BY expires_at, seq";
+    sqlite_iter *si;
+    int rc = iter_make(s, sql, SCAN_POINTS, &si);
+    if (rc)
+        return rc;
+    if (customer_id)
+        sqlite3_bind_text(si->st, 1, customer_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(si->st, 2, now);
+    *out = &si->parent;
+    return 0;
+}
+
+static int sb_points_use_insert(crm_backend *b, const crm_points_use *u)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_POINTS_USE_INSERT, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, u->txn_id);
+    bind_text(st, 2, u->batch_id);
+    sqlite3_bind_int64(st, 3, u->points);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "points use insert");
+}
+
+static int sb_points_use_scan(crm_backend *b, const char *txn_id, crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite_iter *si;
+    int rc = iter_make(s, "SELECT txn_id, batch_id, points FROM points_use WHERE txn_id = ?1 ORDER BY batch_id",
+                       SCAN_USES, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(si->st, 1, txn_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
 /* ---- schema --------------------------------------------------------- */
 
 static int pragma_int(sqlite_backend *s, const char *sql, int *out)
@@ -904,6 +1163,17 @@ int crm_sqlite_backend_open(crm_backend **out, const char *path, const crm_db_op
     s->parent.identity_move = sb_identity_move;
     s->parent.identity_scan = sb_identity_scan;
     s->parent.lead_find_by_customer = sb_lead_find_by_customer;
+    s->parent.member_insert = sb_member_insert;
+    s->parent.member_update = sb_member_update;
+    s->parent.member_get = sb_member_get;
+    s->parent.points_insert = sb_points_insert;
+    s->parent.points_update = sb_points_update;
+    s->parent.points_get = sb_points_get;
+    s->parent.points_find_key = sb_points_find_key;
+    s->parent.points_scan = sb_points_scan;
+    s->parent.points_batch_scan = sb_points_batch_scan;
+    s->parent.points_use_insert = sb_points_use_insert;
+    s->parent.points_use_scan = sb_points_use_scan;
 
     bool memory = strcmp(path, ":memory:") == 0;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
