@@ -10,5 +10,6 @@
 #include "event.h"
 #include "customer.h"
 #include "member.h"
+#include "tag.h"
 
 #endif /* CRM_CRM_H */

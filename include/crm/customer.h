@@ -60,6 +60,7 @@ typedef struct crm_customer {
     const char *merged_into; /**< NULL, or the customer this one was merged into */
     int64_t created_at;      /**< Unix ms, UTC */
     int64_t updated_at;      /**< Unix ms, UTC */
+    int64_t num;             /**< a dense number the storage gives each customer (tag bitmaps hold it); ignored on insert */
 } crm_customer;
 
 /** The name of an identity kind ("phone", "wechat_openid", ...), or NULL when out of range. */

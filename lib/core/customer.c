@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/tagset.h"
 
 #define RESOLVE_DOC_MAX 65536
 #define IDENTITIES_MAX 32
@@ -425,9 +426,12 @@ static int merge_into(crm_db *db, const owner *survivor, const owner *loser)
     if (rc == 0)
         rc = b->customer_get(b, &db->scope, loser->id, &c);
     if (rc == 0) {
+        int64_t num = c.num;
         c.merged_into = survivor->id;
         c.updated_at = crm_db_now(db);
         rc = b->customer_update(b, &c);
+        if (rc == 0)
+            rc = crm__tagset_customer_active(db, num, false);
     }
     char *on_loser = NULL, *on_survivor = NULL;
     if (rc == 0) {
@@ -512,8 +516,13 @@ static int resolve_tx(crm_resolve_result *res, crm_db *db, resolve_in *in, const
             .updated_at = now,
         };
         rc = b->customer_insert(b, &c);
+        crm_customer stored;
         if (rc == 0)
-            rc = crm__event_append(db, "customer.created", "customer", c.id, dealer, NULL);
+            rc = b->customer_get(b, &db->scope, created.id, &stored);
+        if (rc == 0)
+            rc = crm__tagset_customer_active(db, stored.num, true);
+        if (rc == 0)
+            rc = crm__event_append(db, "customer.created", "customer", created.id, dealer, NULL);
         if (rc)
             return rc;
         survivor = &created;
@@ -735,7 +744,10 @@ static int unmerge_tx(crm_db *db, const char *id)
         snprintf(dealer, sizeof dealer, "%s", c.dealer_id);
     c.merged_into = NULL;
     c.updated_at = crm_db_now(db);
+    int64_t num = c.num;
     rc = b->customer_update(b, &c);
+    if (rc == 0)
+        rc = crm__tagset_customer_active(db, num, true);
     crm_customer s;
     if (rc == 0)
         rc = b->customer_get(b, &db->scope, survivor, &s);

@@ -31,7 +31,7 @@ static int check_backend(const crm_backend *b)
     REQUIRE(key_find)
     REQUIRE(event_append)
     REQUIRE(event_scan)
-    /* Version 2 adds customers and members; an older backend simply lacks them. */
+    /* Version 2 adds customers, members and tags; an older backend simply lacks them. */
     if (b->version >= 2) {
         REQUIRE(customer_insert)
         REQUIRE(customer_update)
@@ -52,6 +52,14 @@ static int check_backend(const crm_backend *b)
         REQUIRE(points_batch_scan)
         REQUIRE(points_use_insert)
         REQUIRE(points_use_scan)
+        REQUIRE(customer_get_num)
+        REQUIRE(customer_facts_scan)
+        REQUIRE(tag_get)
+        REQUIRE(tag_put)
+        REQUIRE(tag_scan)
+        REQUIRE(tag_assignment_put)
+        REQUIRE(tag_assignment_delete)
+        REQUIRE(tag_assignment_scan)
     }
 #undef REQUIRE
     return 0;

@@ -1,13 +1,15 @@
 -- crmcore schema 5: customers and their identities (issue 5).
 
+-- num is a dense number per customer: tag and segment bitmaps hold it.
 CREATE TABLE customer (
-    id          TEXT PRIMARY KEY,
+    num         INTEGER PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
     name        TEXT,
     dealer_id   TEXT,
     merged_into TEXT,
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 
 -- An identity belongs to one customer at a time. origin_id is the customer
 -- it first belonged to, so that an unmerge can send it back.
@@ -66,3 +68,45 @@ CREATE TABLE points_use (
     points   INTEGER NOT NULL,
     PRIMARY KEY (txn_id, batch_id)
 ) WITHOUT ROWID;
+
+-- Tags: each tag's set of customers is a serialised compressed bitmap
+-- (CRoaring, portable format) of customer.num, written by the core in the
+-- same transaction as the assignments. Manual tags also keep one row per
+-- assignment, with its source and time.
+CREATE TABLE tag (
+    name       TEXT PRIMARY KEY,
+    kind       INTEGER NOT NULL,
+    rule       TEXT,
+    updated_at INTEGER NOT NULL,
+    bitmap     BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE tag_assignment (
+    customer_id TEXT NOT NULL,
+    tag         TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    assigned_at INTEGER NOT NULL,
+    PRIMARY KEY (customer_id, tag)
+) WITHOUT ROWID;
+
+-- Vehicles and who owns or drives them.
+CREATE TABLE vehicle (
+    vin           TEXT PRIMARY KEY,
+    model         TEXT NOT NULL,
+    year          INTEGER NOT NULL,
+    purchased_at  INTEGER NOT NULL,
+    serviced_at   INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE vehicle_person (
+    vin         TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    role        INTEGER NOT NULL,
+    since       INTEGER NOT NULL,
+    until       INTEGER NOT NULL,
+    PRIMARY KEY (vin, customer_id, role)
+) WITHOUT ROWID;
+
+CREATE INDEX vehicle_person_customer ON vehicle_person (customer_id, vin);

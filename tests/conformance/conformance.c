@@ -412,7 +412,7 @@ static const char *cid(int n)
 static void customer_roundtrips_updates_and_honours_scope(void **state)
 {
     crm_backend *b = *state;
-    crm_customer c = { cid(1), "张伟", "D1", NULL, T0, T0 + 1 };
+    crm_customer c = { cid(1), "张伟", "D1", NULL, T0, T0 + 1, 0 };
     assert_int_equal(b->customer_insert(b, &c), 0);
     assert_int_equal(b->customer_insert(b, &c), CRM_EEXISTS);
     crm_customer out;
@@ -434,7 +434,7 @@ static void customer_roundtrips_updates_and_honours_scope(void **state)
     assert_null(out.name);
     assert_string_equal(out.merged_into, cid(2));
     assert_int_equal(out.updated_at, T0 + 2);
-    crm_customer missing = { cid(3), NULL, NULL, NULL, T0, T0 };
+    crm_customer missing = { cid(3), NULL, NULL, NULL, T0, T0, 0 };
     assert_int_equal(b->customer_update(b, &missing), CRM_ENOTFOUND);
     assert_int_equal(b->customer_get(b, &everything, cid(3), &out), CRM_ENOTFOUND);
 }
@@ -539,7 +539,7 @@ static crm_points_txn make_txn(int n, const char *customer, crm_points_kind kind
 static void members_roundtrip_and_honour_scope(void **state)
 {
     crm_backend *b = *state;
-    crm_customer c = { cid(1), NULL, "D1", NULL, T0, T0 };
+    crm_customer c = { cid(1), NULL, "D1", NULL, T0, T0, 0 };
     assert_int_equal(b->customer_insert(b, &c), 0);
     crm_member m = { cid(1), "M-1", "gold", T0 + 1, T0, 250, T0 + 2 };
     assert_int_equal(b->member_insert(b, &m), 0);
@@ -665,6 +665,118 @@ static void points_transactions_batches_and_uses(void **state)
     assert_int_equal(total, 100);
 }
 
+/* ---- tags and facts (issue 5) ---- */
+
+static void tags_store_bitmaps_and_assignments(void **state)
+{
+    crm_backend *b = *state;
+    static const unsigned char blob[] = { 0x3A, 0x30, 0, 0, 0, 0, 0, 0 }; /* opaque bytes with NULs */
+    crm_tag_record t = { "vip", CRM_TAG_MANUAL, NULL, T0, blob, sizeof blob };
+    assert_int_equal(b->tag_put(b, &t), 0);
+    crm_tag_record r2 = { "recent", CRM_TAG_RULE, "leads > 0", T0 + 1, blob, 3 };
+    assert_int_equal(b->tag_put(b, &r2), 0);
+    crm_tag_record out;
+    assert_int_equal(b->tag_get(b, "vip", &out), 0);
+    assert_string_equal(out.name, "vip");
+    assert_int_equal(out.kind, CRM_TAG_MANUAL);
+    assert_null(out.rule);
+    assert_int_equal(out.updated_at, T0);
+    assert_int_equal(out.bitmap_len, sizeof blob);
+    assert_memory_equal(out.bitmap, blob, sizeof blob);
+    t.bitmap_len = 2;
+    t.updated_at = T0 + 5;
+    assert_int_equal(b->tag_put(b, &t), 0); /* replaces */
+    assert_int_equal(b->tag_get(b, "vip", &out), 0);
+    assert_int_equal(out.bitmap_len, 2);
+    assert_int_equal(out.updated_at, T0 + 5);
+    assert_int_equal(b->tag_get(b, "nope", &out), CRM_ENOTFOUND);
+    crm_backend_iter *it;
+    assert_int_equal(b->tag_scan(b, &it), 0);
+    assert_int_equal(it->next(it, &out), 0);
+    assert_string_equal(out.name, "recent");
+    assert_string_equal(out.rule, "leads > 0");
+    assert_int_equal(it->next(it, &out), 0);
+    assert_string_equal(out.name, "vip");
+    assert_int_equal(it->next(it, &out), CRM_ITEROVER);
+    it->free(it);
+
+    crm_tag_assignment a = { cid(1), "vip", "dcc", T0 }, a2 = { cid(1), "suv", "campaign", T0 + 1 };
+    assert_int_equal(b->tag_assignment_put(b, &a), 0);
+    assert_int_equal(b->tag_assignment_put(b, &a2), 0);
+    a.source = "app";
+    assert_int_equal(b->tag_assignment_put(b, &a), 0); /* replaces */
+    crm_tag_assignment ao;
+    assert_int_equal(b->tag_assignment_scan(b, cid(1), &it), 0);
+    assert_int_equal(it->next(it, &ao), 0);
+    assert_string_equal(ao.tag, "suv");
+    assert_int_equal(it->next(it, &ao), 0);
+    assert_string_equal(ao.tag, "vip");
+    assert_string_equal(ao.source, "app");
+    assert_string_equal(ao.customer_id, cid(1));
+    assert_int_equal(ao.assigned_at, T0);
+    assert_int_equal(it->next(it, &ao), CRM_ITEROVER);
+    it->free(it);
+    int deleted = -1;
+    assert_int_equal(b->tag_assignment_delete(b, cid(1), "vip", &deleted), 0);
+    assert_int_equal(deleted, 1);
+    assert_int_equal(b->tag_assignment_delete(b, cid(1), "vip", &deleted), 0);
+    assert_int_equal(deleted, 0);
+}
+
+static void customer_facts_join_members_and_leads(void **state)
+{
+    crm_backend *b = *state;
+    crm_customer c1 = { cid(1), "张伟", "D1", NULL, T0, T0, 0 }, c2 = { cid(2), NULL, NULL, NULL, T0 + 1, T0, 0 },
+                 c3 = { cid(3), NULL, NULL, cid(1), T0 + 2, T0, 0 };
+    assert_int_equal(b->customer_insert(b, &c1), 0);
+    assert_int_equal(b->customer_insert(b, &c2), 0);
+    assert_int_equal(b->customer_insert(b, &c3), 0);
+    crm_member m = { cid(1), "M-1", "gold", T0, T0 + 3, 70, T0 };
+    assert_int_equal(b->member_insert(b, &m), 0);
+    crm_lead l1 = make_lead(1, "D1", T0 + 10), l2 = make_lead(2, "D1", T0 + 20);
+    l1.customer_id = l2.customer_id = cid(1);
+    l2.model = "瑶光";
+    l2.channel = "dcc";
+    assert_int_equal(b->lead_insert(b, &l1), 0);
+    assert_int_equal(b->lead_insert(b, &l2), 0);
+
+    crm_customer out;
+    assert_int_equal(b->customer_get(b, &everything, cid(2), &out), 0);
+    int64_t num2 = out.num;
+    assert_true(num2 > 0);
+    assert_int_equal(b->customer_get_num(b, &everything, num2, &out), 0);
+    assert_string_equal(out.id, cid(2));
+    crm_scope d1 = { "D1" };
+    assert_int_equal(b->customer_get_num(b, &d1, num2, &out), CRM_ENOTFOUND);
+
+    crm_backend_iter *it;
+    assert_int_equal(b->customer_facts_scan(b, T0 + 100, &it), 0);
+    crm_customer_facts f;
+    assert_int_equal(it->next(it, &f), 0);
+    assert_string_equal(f.id, cid(1));
+    assert_string_equal(f.dealer_id, "D1");
+    assert_string_equal(f.name, "张伟");
+    assert_int_equal(f.created_at, T0);
+    assert_int_equal(f.member, 1);
+    assert_string_equal(f.tier, "gold");
+    assert_int_equal(f.balance, 70);
+    assert_int_equal(f.enrolled_at, T0 + 3);
+    assert_int_equal(f.leads, 2);
+    assert_string_equal(f.model, "瑶光");
+    assert_string_equal(f.channel, "dcc");
+    assert_int_equal(f.last_lead_at, T0 + 20);
+    assert_int_equal(f.vehicles, 0);
+    assert_int_equal(it->next(it, &f), 0);
+    assert_string_equal(f.id, cid(2));
+    assert_int_equal(f.num, num2);
+    assert_int_equal(f.member, 0);
+    assert_null(f.tier);
+    assert_int_equal(f.leads, 0);
+    assert_null(f.model);
+    assert_int_equal(it->next(it, &f), CRM_ITEROVER); /* cid(3) was merged away */
+    it->free(it);
+}
+
 int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
 {
     factory = f;
@@ -688,6 +800,8 @@ int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
         T(leads_are_found_by_customer_within_the_scope),
         T(members_roundtrip_and_honour_scope),
         T(points_transactions_batches_and_uses),
+        T(tags_store_bitmaps_and_assignments),
+        T(customer_facts_join_members_and_leads),
     };
 #undef T
     return cmocka_run_group_tests_name(name, tests, NULL, NULL);

@@ -31,6 +31,7 @@
 #include "../event.h"
 #include "../customer.h"
 #include "../member.h"
+#include "../tag.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -48,8 +49,9 @@ typedef struct crm_scope {
 typedef struct crm_backend_iter crm_backend_iter;
 struct crm_backend_iter {
     /**
-     * Fill *record (a crm_lead, crm_event, crm_identity, crm_points_txn or
-     * crm_points_use, by the scan that made the
+     * Fill *record (a crm_lead, crm_event, crm_identity, crm_points_txn,
+     * crm_points_use, crm_customer_facts, crm_tag_record or
+     * crm_tag_assignment, by the scan that made the
      * iterator) with the next row, borrowed until the next call.
      * @return 0, CRM_ITEROVER, or an error
      */
@@ -64,6 +66,42 @@ typedef struct crm_points_use {
     const char *batch_id;
     int64_t points;
 } crm_points_use;
+
+/** A tag as stored: its definition and its customers as a bitmap. */
+typedef struct crm_tag_record {
+    const char *name;
+    crm_tag_kind kind;
+    const char *rule;     /**< the expression of a rule tag, else NULL */
+    int64_t updated_at;   /**< Unix ms: last assignment, or when the rule ran */
+    const void *bitmap;   /**< customer numbers, CRoaring portable serialisation; opaque to the backend */
+    size_t bitmap_len;
+} crm_tag_record;
+
+/** One manual assignment of a tag to a customer. */
+typedef struct crm_tag_assignment {
+    const char *customer_id;
+    const char *tag;
+    const char *source;
+    int64_t assigned_at;
+} crm_tag_assignment;
+
+/** What rule tags can see of one customer (customer_facts_scan records). */
+typedef struct crm_customer_facts {
+    int64_t num;
+    const char *id;
+    const char *dealer_id;
+    const char *name;
+    int64_t created_at;
+    int member;            /**< 1 when a member */
+    const char *tier;      /**< NULL when not a member or no tier */
+    int64_t balance;
+    int64_t enrolled_at;
+    int64_t leads;         /**< number of leads with this customer_id */
+    const char *model;     /**< of the latest lead, or NULL */
+    const char *channel;   /**< of the latest lead, or NULL */
+    int64_t last_lead_at;  /**< created_at of the latest lead, 0 without leads */
+    int64_t vehicles;      /**< vehicles owned or driven at `now` */
+} crm_customer_facts;
 
 /** Called by key_find for each id that has the key; return non-zero to stop. */
 typedef int (*crm_backend_id_cb)(const char *id, void *payload);
@@ -166,6 +204,22 @@ struct crm_backend {
     int (*points_use_insert)(crm_backend *backend, const crm_points_use *use);
     /** Stream what a transaction drew (crm_points_use records). */
     int (*points_use_scan)(crm_backend *backend, const char *txn_id, crm_backend_iter **out);
+    /** Read a customer by its number (borrowed); CRM_ENOTFOUND when missing or outside the scope. */
+    int (*customer_get_num)(crm_backend *backend, const crm_scope *scope, int64_t num, crm_customer *out);
+    /** Stream the facts of every customer not merged away, by number (crm_customer_facts records). */
+    int (*customer_facts_scan)(crm_backend *backend, int64_t now, crm_backend_iter **out);
+    /** Read a tag (borrowed); CRM_ENOTFOUND. */
+    int (*tag_get)(crm_backend *backend, const char *name, crm_tag_record *out);
+    /** Store a tag, replacing one of the same name. */
+    int (*tag_put)(crm_backend *backend, const crm_tag_record *tag);
+    /** Stream every tag (crm_tag_record records), by name. */
+    int (*tag_scan)(crm_backend *backend, crm_backend_iter **out);
+    /** Store an assignment, replacing one of the same customer and tag. */
+    int (*tag_assignment_put)(crm_backend *backend, const crm_tag_assignment *assignment);
+    /** Delete an assignment; *deleted (may be NULL) is 1 when there was one. */
+    int (*tag_assignment_delete)(crm_backend *backend, const char *customer_id, const char *tag, int *deleted);
+    /** Stream a customer's assignments (crm_tag_assignment records), by tag. */
+    int (*tag_assignment_scan)(crm_backend *backend, const char *customer_id, crm_backend_iter **out);
 };
 
 /**

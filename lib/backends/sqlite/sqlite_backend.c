@@ -47,6 +47,8 @@ enum stmt_id {
     ST_CUSTOMER_UPDATE,
     ST_CUSTOMER_GET,
     ST_CUSTOMER_GET_SCOPED,
+    ST_CUSTOMER_GET_NUM,
+    ST_CUSTOMER_GET_NUM_SCOPED,
     ST_IDENTITY_INSERT,
     ST_IDENTITY_FIND,
     ST_IDENTITY_MOVE,
@@ -62,6 +64,10 @@ enum stmt_id {
     ST_POINTS_GET,
     ST_POINTS_FIND_KEY,
     ST_POINTS_USE_INSERT,
+    ST_TAG_GET,
+    ST_TAG_PUT,
+    ST_TAG_ASSIGNMENT_PUT,
+    ST_TAG_ASSIGNMENT_DELETE,
     ST_COUNT
 };
 
@@ -70,6 +76,7 @@ enum stmt_id {
     "dealer_id, owner_id, model, purchase_timeline, test_drive, status, score, grade, "         \
     "customer_id, attributes, created_at, updated_at"
 
+#define CUSTOMER_COLUMNS "id, name, dealer_id, merged_into, created_at, updated_at, num"
 #define IDENTITY_COLUMNS "kind, app_id, value, customer_id, origin_id, created_at"
 #define MEMBER_COLUMNS "m.customer_id, m.member_no, m.tier, m.tier_since, m.enrolled_at, m.balance, m.updated_at"
 #define POINTS_COLUMNS                                                                         \
@@ -100,10 +107,10 @@ static const char *const stmt_sql[ST_COUNT] = {
                             "VALUES (?1,?2,?3,?4,?5,?6)"),
     [ST_CUSTOMER_UPDATE] = ("UPDATE customer SET name=?2, dealer_id=?3, merged_into=?4, created_at=?5, "
                             "updated_at=?6 WHERE id=?1"),
-    [ST_CUSTOMER_GET] = ("SELECT id, name, dealer_id, merged_into, created_at, updated_at FROM customer "
-                         "WHERE id=?1"),
-    [ST_CUSTOMER_GET_SCOPED] = ("SELECT id, name, dealer_id, merged_into, created_at, updated_at FROM customer "
-                                "WHERE id=?1 AND dealer_id=?2"),
+    [ST_CUSTOMER_GET] = "SELECT " CUSTOMER_COLUMNS " FROM customer WHERE id=?1",
+    [ST_CUSTOMER_GET_SCOPED] = "SELECT " CUSTOMER_COLUMNS " FROM customer WHERE id=?1 AND dealer_id=?2",
+    [ST_CUSTOMER_GET_NUM] = "SELECT " CUSTOMER_COLUMNS " FROM customer WHERE num=?1",
+    [ST_CUSTOMER_GET_NUM_SCOPED] = "SELECT " CUSTOMER_COLUMNS " FROM customer WHERE num=?1 AND dealer_id=?2",
     [ST_IDENTITY_INSERT] = ("INSERT INTO customer_identity (kind, app_id, value, customer_id, origin_id, "
                             "created_at) VALUES (?1,?2,?3,?4,?5,?6)"),
     [ST_IDENTITY_FIND] = ("SELECT " IDENTITY_COLUMNS " FROM customer_identity "
@@ -125,6 +132,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_POINTS_GET] = "SELECT " POINTS_COLUMNS " FROM points_txn WHERE id=?1",
     [ST_POINTS_FIND_KEY] = "SELECT " POINTS_COLUMNS " FROM points_txn WHERE idempotency_key=?1",
     [ST_POINTS_USE_INSERT] = "INSERT INTO points_use (txn_id, batch_id, points) VALUES (?1,?2,?3)",
+    [ST_TAG_GET] = "SELECT name, kind, rule, updated_at, bitmap FROM tag WHERE name=?1",
+    [ST_TAG_PUT] = "INSERT OR REPLACE INTO tag (name, kind, rule, updated_at, bitmap) VALUES (?1,?2,?3,?4,?5)",
+    [ST_TAG_ASSIGNMENT_PUT] = ("INSERT OR REPLACE INTO tag_assignment (customer_id, tag, source, assigned_at) "
+                               "VALUES (?1,?2,?3,?4)"),
+    [ST_TAG_ASSIGNMENT_DELETE] = "DELETE FROM tag_assignment WHERE customer_id=?1 AND tag=?2",
 };
 
 typedef struct sqlite_backend {
@@ -403,9 +415,19 @@ static void read_points_row(sqlite3_stmt *st, crm_points_txn *t)
     t->created_at = sqlite3_column_int64(st, 10);
 }
 
+static void read_tag_row(sqlite3_stmt *st, crm_tag_record *t)
+{
+    t->name = col_text(st, 0);
+    t->kind = (crm_tag_kind)sqlite3_column_int(st, 1);
+    t->rule = col_text(st, 2);
+    t->updated_at = sqlite3_column_int64(st, 3);
+    t->bitmap = sqlite3_column_blob(st, 4);
+    t->bitmap_len = (size_t)sqlite3_column_bytes(st, 4);
+}
+
 /* ---- scans ---------------------------------------------------------- */
 
-typedef enum { SCAN_LEADS, SCAN_EVENTS, SCAN_IDENTITIES, SCAN_POINTS, SCAN_USES } scan_kind;
+typedef enum { SCAN_LEADS, SCAN_EVENTS, SCAN_IDENTITIES, SCAN_POINTS, SCAN_USES, SCAN_FACTS, SCAN_TAGS, SCAN_ASSIGNMENTS } scan_kind;
 
 typedef struct sqlite_iter {
     crm_backend_iter parent;
@@ -433,6 +455,31 @@ static int sb_iter_next(crm_backend_iter *it, void *record)
         read_identity_row(si->st, record);
     } else if (si->kind == SCAN_POINTS) {
         read_points_row(si->st, record);
+    } else if (si->kind == SCAN_FACTS) {
+        crm_customer_facts *f = record;
+        sqlite3_stmt *st = si->st;
+        f->num = sqlite3_column_int64(st, 0);
+        f->id = col_text(st, 1);
+        f->dealer_id = col_text(st, 2);
+        f->name = col_text(st, 3);
+        f->created_at = sqlite3_column_int64(st, 4);
+        f->member = sqlite3_column_int(st, 5);
+        f->tier = col_text(st, 6);
+        f->balance = sqlite3_column_int64(st, 7);
+        f->enrolled_at = sqlite3_column_int64(st, 8);
+        f->leads = sqlite3_column_int64(st, 9);
+        f->model = col_text(st, 10);
+        f->channel = col_text(st, 11);
+        f->last_lead_at = sqlite3_column_int64(st, 12);
+        f->vehicles = sqlite3_column_int64(st, 13);
+    } else if (si->kind == SCAN_TAGS) {
+        read_tag_row(si->st, record);
+    } else if (si->kind == SCAN_ASSIGNMENTS) {
+        crm_tag_assignment *a = record;
+        a->customer_id = col_text(si->st, 0);
+        a->tag = col_text(si->st, 1);
+        a->source = col_text(si->st, 2);
+        a->assigned_at = sqlite3_column_int64(si->st, 3);
     } else if (si->kind == SCAN_USES) {
         crm_points_use *u = record;
         u->txn_id = col_text(si->st, 0);
@@ -678,15 +725,18 @@ static int sb_customer_update(crm_backend *b, const crm_customer *c)
     return sb_customer_write(b, c, ST_CUSTOMER_UPDATE);
 }
 
-static int sb_customer_get(crm_backend *b, const crm_scope *scope, const char *id, crm_customer *out)
+static int customer_get_by(sqlite_backend *s, const crm_scope *scope, enum stmt_id plain, enum stmt_id scoped_id,
+                           const char *id, int64_t num, crm_customer *out)
 {
-    sqlite_backend *s = self_of(b);
     bool scoped = scope && scope->dealer_id;
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, scoped ? ST_CUSTOMER_GET_SCOPED : ST_CUSTOMER_GET, &st);
+    int rc = stmt_get(s, scoped ? scoped_id : plain, &st);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (id)
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 1, num);
     if (scoped)
         sqlite3_bind_text(st, 2, scope->dealer_id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
@@ -697,16 +747,28 @@ static int sb_customer_get(crm_backend *b, const crm_scope *scope, const char *i
         out->merged_into = col_text(st, 3);
         out->created_at = sqlite3_column_int64(st, 4);
         out->updated_at = sqlite3_column_int64(st, 5);
+        out->num = sqlite3_column_int64(st, 6);
         const char **fields[] = { &out->id, &out->name, &out->dealer_id, &out->merged_into };
         rc = own_row(s, fields, sizeof fields / sizeof fields[0]);
     } else if (rc == SQLITE_DONE) {
-        rc = crm_error_set(CRM_ENOTFOUND, "customer %s: not found", id);
+        rc = id ? crm_error_set(CRM_ENOTFOUND, "customer %s: not found", id)
+                : crm_error_set(CRM_ENOTFOUND, "customer number %lld: not found", (long long)num);
     } else {
         rc = fail(s, rc, "customer get");
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return rc;
+}
+
+static int sb_customer_get(crm_backend *b, const crm_scope *scope, const char *id, crm_customer *out)
+{
+    return customer_get_by(self_of(b), scope, ST_CUSTOMER_GET, ST_CUSTOMER_GET_SCOPED, id, 0, out);
+}
+
+static int sb_customer_get_num(crm_backend *b, const crm_scope *scope, int64_t num, crm_customer *out)
+{
+    return customer_get_by(self_of(b), scope, ST_CUSTOMER_GET_NUM, ST_CUSTOMER_GET_NUM_SCOPED, NULL, num, out);
 }
 
 static int sb_identity_insert(crm_backend *b, const crm_identity *r)
@@ -1019,6 +1081,159 @@ static int sb_points_use_scan(crm_backend *b, const char *txn_id, crm_backend_it
     return 0;
 }
 
+/* ---- tags and facts ------------------------------------------------ */
+
+static int sb_customer_facts_scan(crm_backend *b, int64_t now, crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite_iter *si;
+    /* One pass: leads and vehicles are grouped once and joined, rather
+     * than queried per customer. SQLite takes the bare model and channel
+     * columns from the row that has max(created_at). */
+    int rc = iter_make(s,
+                       "SELECT c.num, c.id, c.dealer_id, c.name, c.created_at, m.customer_id IS NOT NULL, m.tier, "
+                       "coalesce(m.balance, 0), coalesce(m.enrolled_at, 0), coalesce(l.n, 0), l.model, l.channel, "
+                       "coalesce(l.last, 0), coalesce(v.n, 0) "
+                       "FROM customer c LEFT JOIN member m ON m.customer_id = c.id "
+                       "LEFT JOIN (SELECT customer_id, count(*) AS n, max(created_at) AS last, model, channel "
+                       "           FROM lead WHERE customer_id IS NOT NULL GROUP BY customer_id) l "
+                       "       ON l.customer_id = c.id "
+                       "LEFT JOIN (SELECT customer_id, count(DISTINCT vin) AS n FROM vehicle_person "
+                       "           WHERE since <= ?1 AND (until = 0 OR until > ?1) GROUP BY customer_id) v "
+                       "       ON v.customer_id = c.id "
+                       "WHERE c.merged_into IS NULL ORDER BY c.num",
+                       SCAN_FACTS, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(si->st, 1, now);
+    *out = &si->parent;
+    return 0;
+}
+
+static int sb_tag_get(crm_backend *b, const char *name, crm_tag_record *out)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_TAG_GET, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_tag_row(st, out);
+        /* The bitmap goes through the row buffer too: copy it as a string
+         * would be wrong (it holds NULs), so size the buffer for both. */
+        size_t name_len = strlen(out->name) + 1, rule_len = out->rule ? strlen(out->rule) + 1 : 0;
+        size_t need = name_len + rule_len + out->bitmap_len;
+        if (need > s->row_cap) {
+            char *p = realloc(s->row, need);
+            if (!p) {
+                rc = crm__error_nomem();
+                goto done;
+            }
+            s->row = p;
+            s->row_cap = need;
+        }
+        memcpy(s->row, out->name, name_len);
+        out->name = s->row;
+        if (out->rule) {
+            memcpy(s->row + name_len, out->rule, rule_len);
+            out->rule = s->row + name_len;
+        }
+        if (out->bitmap_len)
+            memcpy(s->row + name_len + rule_len, out->bitmap, out->bitmap_len);
+        out->bitmap = s->row + name_len + rule_len;
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = crm_error_set(CRM_ENOTFOUND, "tag %s: not found", name);
+    } else {
+        rc = fail(s, rc, "tag get");
+    }
+done:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sb_tag_put(crm_backend *b, const crm_tag_record *t)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_TAG_PUT, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, t->name);
+    sqlite3_bind_int(st, 2, (int)t->kind);
+    bind_text(st, 3, t->rule);
+    sqlite3_bind_int64(st, 4, t->updated_at);
+    sqlite3_bind_blob64(st, 5, t->bitmap ? t->bitmap : "", t->bitmap_len, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "tag put");
+}
+
+static int sb_tag_scan(crm_backend *b, crm_backend_iter **out)
+{
+    sqlite_iter *si;
+    int rc = iter_make(self_of(b), "SELECT name, kind, rule, updated_at, bitmap FROM tag ORDER BY name", SCAN_TAGS,
+                       &si);
+    if (rc == 0)
+        *out = &si->parent;
+    return rc;
+}
+
+static int sb_tag_assignment_put(crm_backend *b, const crm_tag_assignment *a)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_TAG_ASSIGNMENT_PUT, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, a->customer_id);
+    bind_text(st, 2, a->tag);
+    bind_text(st, 3, a->source);
+    sqlite3_bind_int64(st, 4, a->assigned_at);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "tag assignment put");
+}
+
+static int sb_tag_assignment_delete(crm_backend *b, const char *customer_id, const char *tag, int *deleted)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_TAG_ASSIGNMENT_DELETE, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, customer_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    int changed = sqlite3_changes(s->db);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc, "tag assignment delete");
+    if (deleted)
+        *deleted = changed > 0;
+    return 0;
+}
+
+static int sb_tag_assignment_scan(crm_backend *b, const char *customer_id, crm_backend_iter **out)
+{
+    sqlite_iter *si;
+    int rc = iter_make(self_of(b),
+                       "SELECT customer_id, tag, source, assigned_at FROM tag_assignment WHERE customer_id = ?1 "
+                       "ORDER BY tag",
+                       SCAN_ASSIGNMENTS, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(si->st, 1, customer_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
 /* ---- schema --------------------------------------------------------- */
 
 static int pragma_int(sqlite_backend *s, const char *sql, int *out)
@@ -1174,6 +1389,14 @@ int crm_sqlite_backend_open(crm_backend **out, const char *path, const crm_db_op
     s->parent.points_batch_scan = sb_points_batch_scan;
     s->parent.points_use_insert = sb_points_use_insert;
     s->parent.points_use_scan = sb_points_use_scan;
+    s->parent.customer_get_num = sb_customer_get_num;
+    s->parent.customer_facts_scan = sb_customer_facts_scan;
+    s->parent.tag_get = sb_tag_get;
+    s->parent.tag_put = sb_tag_put;
+    s->parent.tag_scan = sb_tag_scan;
+    s->parent.tag_assignment_put = sb_tag_assignment_put;
+    s->parent.tag_assignment_delete = sb_tag_assignment_delete;
+    s->parent.tag_assignment_scan = sb_tag_assignment_scan;
 
     bool memory = strcmp(path, ":memory:") == 0;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
