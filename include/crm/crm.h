@@ -11,5 +11,6 @@
 #include "customer.h"
 #include "member.h"
 #include "tag.h"
+#include "vehicle.h"
 
 #endif /* CRM_CRM_H */

@@ -189,8 +189,10 @@ CRM_EXTERN(int) crm_customer_find(char *out, crm_db *db, crm_identity_kind kind,
 /**
  * The customer 360 view as a JSON object: the customer's fields, its
  * identities (kind, app_id, value, linked_at, and merged_from for one that
- * came with a merge), and its leads (id, channel, status, model, dealer_id,
- * created_at).
+ * came with a merge), its leads (id, channel, status, model, dealer_id,
+ * created_at), "member" (member_no, tier, balance, enrolled_at; null for a
+ * non-member), "tags" (as crm_customer_tags_json) and "vehicles" (as
+ * crm_customer_vehicles_json).
  *
  * @param[out] out NUL-terminated JSON, owned by the caller; free with crm_free()
  * @return 0, CRM_ENOTFOUND, ...

@@ -9,6 +9,7 @@
 
 #include "core/core.h"
 #include "core/tagset.h"
+#include "core/vehicle_view.h"
 
 #define RESOLVE_DOC_MAX 65536
 #define IDENTITIES_MAX 32
@@ -951,6 +952,24 @@ static int view_leads(crm_db *db, const char *id, cJSON *arr)
     return rc;
 }
 
+/* The member section: null for a customer who is not a member. */
+static int view_member(crm_db *db, const char *id, cJSON *o)
+{
+    crm_member m;
+    int rc = db->backend->member_get(db->backend, &db->scope, id, &m);
+    if (rc == CRM_ENOTFOUND)
+        return cJSON_AddNullToObject(o, "member") ? 0 : crm__error_nomem();
+    if (rc)
+        return rc;
+    cJSON *mo = cJSON_CreateObject();
+    bool ok = mo && cJSON_AddItemToObject(o, "member", mo) && cJSON_AddStringToObject(mo, "member_no", m.member_no) &&
+              add_opt_text(mo, "tier", m.tier) && cJSON_AddNumberToObject(mo, "balance", (double)m.balance) &&
+              add_time(mo, "enrolled_at", m.enrolled_at);
+    if (!ok && mo && !cJSON_GetObjectItemCaseSensitive(o, "member"))
+        cJSON_Delete(mo);
+    return ok ? 0 : crm__error_nomem();
+}
+
 int crm_customer_view_json(char **out, crm_db *db, const char *id)
 {
     if (!out)
@@ -979,9 +998,19 @@ int crm_customer_view_json(char **out, crm_db *db, const char *id)
     }
     /* c is borrowed: the id is in the object now; read the rest by it. */
     const char *cid = cJSON_GetObjectItemCaseSensitive(o, "id")->valuestring;
+    int64_t num = c.num;
     rc = view_identities(db, cid, ids);
     if (rc == 0)
         rc = view_leads(db, cid, leads);
+    if (rc == 0)
+        rc = view_member(db, cid, o);
+    cJSON *tags = cJSON_CreateArray(), *vehicles = cJSON_CreateArray();
+    if (rc == 0 && (!cJSON_AddItemToObject(o, "tags", tags) || !cJSON_AddItemToObject(o, "vehicles", vehicles)))
+        rc = crm__error_nomem();
+    if (rc == 0)
+        rc = crm__customer_tags(db, cid, num, tags);
+    if (rc == 0)
+        rc = crm__customer_vehicles(db, cid, vehicles);
     if (rc == 0) {
         char *text = cJSON_PrintUnformatted(o);
         if (!text)

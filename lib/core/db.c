@@ -31,7 +31,8 @@ static int check_backend(const crm_backend *b)
     REQUIRE(key_find)
     REQUIRE(event_append)
     REQUIRE(event_scan)
-    /* Version 2 adds customers, members and tags; an older backend simply lacks them. */
+    /* Version 2 adds customers, members, tags and vehicles; an older backend
+     * simply lacks them. */
     if (b->version >= 2) {
         REQUIRE(customer_insert)
         REQUIRE(customer_update)
@@ -60,6 +61,10 @@ static int check_backend(const crm_backend *b)
         REQUIRE(tag_assignment_put)
         REQUIRE(tag_assignment_delete)
         REQUIRE(tag_assignment_scan)
+        REQUIRE(vehicle_put)
+        REQUIRE(vehicle_get)
+        REQUIRE(vehicle_person_put)
+        REQUIRE(vehicle_person_scan)
     }
 #undef REQUIRE
     return 0;

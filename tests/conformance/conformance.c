@@ -777,6 +777,53 @@ static void customer_facts_join_members_and_leads(void **state)
     it->free(it);
 }
 
+/* ---- vehicles (issue 5) ---- */
+
+static void vehicles_and_their_people(void **state)
+{
+    crm_backend *b = *state;
+    crm_vehicle v = { "LSVAU218XN2183294", "星途 LX", 2025, T0 - DAY, 0, T0, T0 };
+    assert_int_equal(b->vehicle_put(b, &v), 0);
+    crm_vehicle out;
+    assert_int_equal(b->vehicle_get(b, v.vin, &out), 0);
+    assert_string_equal(out.model, "星途 LX");
+    assert_int_equal(out.year, 2025);
+    assert_int_equal(out.purchased_at, T0 - DAY);
+    assert_int_equal(out.serviced_at, 0);
+    assert_int_equal(out.created_at, T0);
+    v.serviced_at = T0 + DAY;
+    v.updated_at = T0 + DAY;
+    assert_int_equal(b->vehicle_put(b, &v), 0); /* replaces */
+    assert_int_equal(b->vehicle_get(b, v.vin, &out), 0);
+    assert_int_equal(out.serviced_at, T0 + DAY);
+    assert_int_equal(b->vehicle_get(b, "1M8GDM9AXKP042788", &out), CRM_ENOTFOUND);
+
+    crm_vehicle_person owner = { v.vin, cid(1), CRM_VEHICLE_OWNER, T0, 0 };
+    crm_vehicle_person driver = { v.vin, cid(2), CRM_VEHICLE_DRIVER, T0 - DAY, T0 + DAY };
+    assert_int_equal(b->vehicle_person_put(b, &owner), 0);
+    assert_int_equal(b->vehicle_person_put(b, &driver), 0);
+    owner.until = T0 + 5 * DAY;
+    assert_int_equal(b->vehicle_person_put(b, &owner), 0); /* replaces */
+    crm_backend_iter *it;
+    crm_vehicle_person r;
+    assert_int_equal(b->vehicle_person_scan(b, v.vin, NULL, &it), 0);
+    assert_int_equal(it->next(it, &r), 0);
+    assert_string_equal(r.customer_id, cid(2)); /* by since */
+    assert_int_equal(r.role, CRM_VEHICLE_DRIVER);
+    assert_int_equal(r.until, T0 + DAY);
+    assert_int_equal(it->next(it, &r), 0);
+    assert_string_equal(r.customer_id, cid(1));
+    assert_int_equal(r.until, T0 + 5 * DAY);
+    assert_int_equal(it->next(it, &r), CRM_ITEROVER);
+    it->free(it);
+    assert_int_equal(b->vehicle_person_scan(b, NULL, cid(1), &it), 0);
+    assert_int_equal(it->next(it, &r), 0);
+    assert_string_equal(r.vin, v.vin);
+    assert_int_equal(r.since, T0);
+    assert_int_equal(it->next(it, &r), CRM_ITEROVER);
+    it->free(it);
+}
+
 int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
 {
     factory = f;
@@ -802,6 +849,7 @@ int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
         T(points_transactions_batches_and_uses),
         T(tags_store_bitmaps_and_assignments),
         T(customer_facts_join_members_and_leads),
+        T(vehicles_and_their_people),
     };
 #undef T
     return cmocka_run_group_tests_name(name, tests, NULL, NULL);

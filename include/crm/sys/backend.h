@@ -32,6 +32,7 @@
 #include "../customer.h"
 #include "../member.h"
 #include "../tag.h"
+#include "../vehicle.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,8 +51,8 @@ typedef struct crm_backend_iter crm_backend_iter;
 struct crm_backend_iter {
     /**
      * Fill *record (a crm_lead, crm_event, crm_identity, crm_points_txn,
-     * crm_points_use, crm_customer_facts, crm_tag_record or
-     * crm_tag_assignment, by the scan that made the
+     * crm_points_use, crm_customer_facts, crm_tag_record,
+     * crm_tag_assignment or crm_vehicle_person, by the scan that made the
      * iterator) with the next row, borrowed until the next call.
      * @return 0, CRM_ITEROVER, or an error
      */
@@ -220,6 +221,18 @@ struct crm_backend {
     int (*tag_assignment_delete)(crm_backend *backend, const char *customer_id, const char *tag, int *deleted);
     /** Stream a customer's assignments (crm_tag_assignment records), by tag. */
     int (*tag_assignment_scan)(crm_backend *backend, const char *customer_id, crm_backend_iter **out);
+    /** Store a vehicle, replacing one with the same VIN. */
+    int (*vehicle_put)(crm_backend *backend, const crm_vehicle *vehicle);
+    /** Read a vehicle (borrowed); CRM_ENOTFOUND. */
+    int (*vehicle_get)(crm_backend *backend, const char *vin, crm_vehicle *out);
+    /** Store a relation, replacing one with the same VIN, customer and role. */
+    int (*vehicle_person_put)(crm_backend *backend, const crm_vehicle_person *relation);
+    /**
+     * Stream relations (crm_vehicle_person records): of one vehicle (vin set)
+     * by since, or of one customer (customer_id set) by VIN.
+     */
+    int (*vehicle_person_scan)(crm_backend *backend, const char *vin, const char *customer_id,
+                               crm_backend_iter **out);
 };
 
 /**

@@ -68,6 +68,9 @@ enum stmt_id {
     ST_TAG_PUT,
     ST_TAG_ASSIGNMENT_PUT,
     ST_TAG_ASSIGNMENT_DELETE,
+    ST_VEHICLE_PUT,
+    ST_VEHICLE_GET,
+    ST_VEHICLE_PERSON_PUT,
     ST_COUNT
 };
 
@@ -137,6 +140,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TAG_ASSIGNMENT_PUT] = ("INSERT OR REPLACE INTO tag_assignment (customer_id, tag, source, assigned_at) "
                                "VALUES (?1,?2,?3,?4)"),
     [ST_TAG_ASSIGNMENT_DELETE] = "DELETE FROM tag_assignment WHERE customer_id=?1 AND tag=?2",
+    [ST_VEHICLE_PUT] = ("INSERT OR REPLACE INTO vehicle (vin, model, year, purchased_at, serviced_at, created_at, "
+                        "updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7)"),
+    [ST_VEHICLE_GET] = ("SELECT vin, model, year, purchased_at, serviced_at, created_at, updated_at FROM vehicle "
+                        "WHERE vin=?1"),
+    [ST_VEHICLE_PERSON_PUT] = ("INSERT OR REPLACE INTO vehicle_person (vin, customer_id, role, since, until) "
+                               "VALUES (?1,?2,?3,?4,?5)"),
 };
 
 typedef struct sqlite_backend {
@@ -427,7 +436,7 @@ static void read_tag_row(sqlite3_stmt *st, crm_tag_record *t)
 
 /* ---- scans ---------------------------------------------------------- */
 
-typedef enum { SCAN_LEADS, SCAN_EVENTS, SCAN_IDENTITIES, SCAN_POINTS, SCAN_USES, SCAN_FACTS, SCAN_TAGS, SCAN_ASSIGNMENTS } scan_kind;
+typedef enum { SCAN_LEADS, SCAN_EVENTS, SCAN_IDENTITIES, SCAN_POINTS, SCAN_USES, SCAN_FACTS, SCAN_TAGS, SCAN_ASSIGNMENTS, SCAN_VEHICLE_PEOPLE } scan_kind;
 
 typedef struct sqlite_iter {
     crm_backend_iter parent;
@@ -480,6 +489,13 @@ static int sb_iter_next(crm_backend_iter *it, void *record)
         a->tag = col_text(si->st, 1);
         a->source = col_text(si->st, 2);
         a->assigned_at = sqlite3_column_int64(si->st, 3);
+    } else if (si->kind == SCAN_VEHICLE_PEOPLE) {
+        crm_vehicle_person *r = record;
+        r->vin = col_text(si->st, 0);
+        r->customer_id = col_text(si->st, 1);
+        r->role = (crm_vehicle_role)sqlite3_column_int(si->st, 2);
+        r->since = sqlite3_column_int64(si->st, 3);
+        r->until = sqlite3_column_int64(si->st, 4);
     } else if (si->kind == SCAN_USES) {
         crm_points_use *u = record;
         u->txn_id = col_text(si->st, 0);
@@ -1234,6 +1250,91 @@ static int sb_tag_assignment_scan(crm_backend *b, const char *customer_id, crm_b
     return 0;
 }
 
+/* ---- vehicles ------------------------------------------------------- */
+
+static int sb_vehicle_put(crm_backend *b, const crm_vehicle *v)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_VEHICLE_PUT, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, v->vin);
+    bind_text(st, 2, v->model);
+    sqlite3_bind_int(st, 3, v->year);
+    sqlite3_bind_int64(st, 4, v->purchased_at);
+    sqlite3_bind_int64(st, 5, v->serviced_at);
+    sqlite3_bind_int64(st, 6, v->created_at);
+    sqlite3_bind_int64(st, 7, v->updated_at);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "vehicle put");
+}
+
+static int sb_vehicle_get(crm_backend *b, const char *vin, crm_vehicle *out)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_VEHICLE_GET, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, vin, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->vin = col_text(st, 0);
+        out->model = col_text(st, 1);
+        out->year = sqlite3_column_int(st, 2);
+        out->purchased_at = sqlite3_column_int64(st, 3);
+        out->serviced_at = sqlite3_column_int64(st, 4);
+        out->created_at = sqlite3_column_int64(st, 5);
+        out->updated_at = sqlite3_column_int64(st, 6);
+        const char **fields[] = { &out->vin, &out->model };
+        rc = own_row(s, fields, 2);
+    } else if (rc == SQLITE_DONE) {
+        rc = crm_error_set(CRM_ENOTFOUND, "vehicle %s: not found", vin);
+    } else {
+        rc = fail(s, rc, "vehicle get");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sb_vehicle_person_put(crm_backend *b, const crm_vehicle_person *r)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_VEHICLE_PERSON_PUT, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, r->vin);
+    bind_text(st, 2, r->customer_id);
+    sqlite3_bind_int(st, 3, (int)r->role);
+    sqlite3_bind_int64(st, 4, r->since);
+    sqlite3_bind_int64(st, 5, r->until);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "vehicle person put");
+}
+
+static int sb_vehicle_person_scan(crm_backend *b, const char *vin, const char *customer_id, crm_backend_iter **out)
+{
+    sqlite_iter *si;
+    int rc = iter_make(self_of(b),
+                       vin ? "SELECT vin, customer_id, role, since, until FROM vehicle_person WHERE vin = ?1 "
+                             "ORDER BY since, customer_id, role"
+                           : "SELECT vin, customer_id, role, since, until FROM vehicle_person WHERE customer_id = ?1 "
+                             "ORDER BY vin, role",
+                       SCAN_VEHICLE_PEOPLE, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(si->st, 1, vin ? vin : customer_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
 /* ---- schema --------------------------------------------------------- */
 
 static int pragma_int(sqlite_backend *s, const char *sql, int *out)
@@ -1397,6 +1498,10 @@ int crm_sqlite_backend_open(crm_backend **out, const char *path, const crm_db_op
     s->parent.tag_assignment_put = sb_tag_assignment_put;
     s->parent.tag_assignment_delete = sb_tag_assignment_delete;
     s->parent.tag_assignment_scan = sb_tag_assignment_scan;
+    s->parent.vehicle_put = sb_vehicle_put;
+    s->parent.vehicle_get = sb_vehicle_get;
+    s->parent.vehicle_person_put = sb_vehicle_person_put;
+    s->parent.vehicle_person_scan = sb_vehicle_person_scan;
 
     bool memory = strcmp(path, ":memory:") == 0;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
