@@ -5,7 +5,7 @@
  *
  * This file holds the entry point, the global options, the shared
  * argument and message helpers, and the `init` command. The other commands
- * live in import.c and leads.c.
+ * live in import.c, leads.c and customers.c.
  */
 #include "cli.h"
 
@@ -22,6 +22,12 @@ static const char main_usage[] =
     "  import FILE|-        import leads from NDJSON or CSV\n"
     "  leads                list leads (text table or NDJSON)\n"
     "  show ID              show one lead with its audit history\n"
+    "  customer ACTION      resolve identities to customers, the 360 view, unmerge, consent\n"
+    "  member ACTION        enrol members, show them, re-evaluate tiers\n"
+    "  points ACTION        accrue, redeem, reverse, expire; the ledger\n"
+    "  tag ACTION           manual and rule tags\n"
+    "  segment ACTION       count or export a segment of tags (an audience with --consent)\n"
+    "  vehicle ACTION       vehicles by VIN and who owns or drives them\n"
     "  help [COMMAND]       show this help or a command's help\n"
     "\n"
     "Global options (before the command; --db is also accepted after it):\n"
@@ -191,6 +197,12 @@ static const cli_command commands[] = {
     { "import", cli_cmd_import },
     { "leads", cli_cmd_leads },
     { "show", cli_cmd_show },
+    { "customer", cli_cmd_customer },
+    { "member", cli_cmd_member },
+    { "points", cli_cmd_points },
+    { "tag", cli_cmd_tag },
+    { "segment", cli_cmd_segment },
+    { "vehicle", cli_cmd_vehicle },
 };
 
 static const cli_command *find_command(const char *name)
