@@ -506,6 +506,7 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
 %newobject crmb_handle::leads;
 %newobject crmb_handle::leadsRaw;
 %newobject crmb_handle::events;
+%newobject crmb_handle::call;
 %newobject crmb_handle::eventsRaw;
 %newobject crmb_lead_iter::next_json;
 %newobject crmb_event_iter::next_json;
@@ -539,6 +540,7 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
         return crmb_db_leads($self, statuses, dealer_id, channel, created_from, created_to, limit);
     }
     crmb_event_iter *events(const char *entity_id) { return crmb_db_events($self, entity_id); }
+    char *call(const char *op, const char *args_json) { return crmb_db_call($self, op, args_json); }
 }
 
 %extend crmb_lead_iter {
@@ -590,6 +592,7 @@ void crmb_fail_for_test(int code, const char *message);
 %javamethodmodifiers crmb_handle::ingest "public synchronized";
 %javamethodmodifiers crmb_handle::getLeadJson "public synchronized";
 %javamethodmodifiers crmb_handle::getLead "public synchronized";
+%javamethodmodifiers crmb_handle::call "private synchronized";
 %javamethodmodifiers crmb_lead_iter::nextLead "private";
 %javamethodmodifiers crmb_event_iter::nextEvent "private";
 
@@ -778,6 +781,8 @@ void crmb_fail_for_test(int code, const char *message);
                              createdFrom, createdTo, limit);
     }
     crmb_event_iter *eventsRaw(const char *entityId) { return crmb_db_events($self, entityId); }
+    /** The customer side of the API as JSON in, JSON out (see the typed methods). */
+    char *call(const char *op, const char *argsJson) { return crmb_db_call($self, op, argsJson); }
 }
 
 %extend crmb_lead_iter {

@@ -111,6 +111,16 @@ char *crmb_event_cursor_next_json(crmb_event_iter *c);
 void crmb_event_cursor_close(crmb_event_iter *c);
 void crmb_event_cursor_free(crmb_event_iter *c);
 
+/* ---- the customer side ---------------------------------------------------- */
+
+/**
+ * Run one operation of the customer side of the API ("customer.resolve",
+ * "points.accrue", "segment.export", ... : see support.c) with its
+ * arguments as a JSON object. Returns the result as JSON text (the caller
+ * frees it with crm_free), or NULL with the status set.
+ */
+char *crmb_db_call(crmb_handle *h, const char *op, const char *args_json);
+
 /* ---- helpers ------------------------------------------------------------- */
 
 /** Parse a status name to its number; -1 with the status set when unknown. */
