@@ -54,7 +54,7 @@ struct crm_expr {
     value *list; /* N_IN */
     size_t n;
     bool negate; /* N_IN: not in */
-    char *owned; /* the root owns every node and string: see free */
+    void *owned; /* the root (an expr_root) owns every node and string: see free */
 };
 
 /* ---- tokens ------------------------------------------------------------ */
@@ -448,7 +448,7 @@ int crm__expr_parse(crm_expr **out, const char *text, crm_expr_mode mode, const 
     /* top is an AND of the tree with itself only in name: kind N_AND with
      * b == NULL marks the root; crm__expr_* accessors skip it. */
     top->a = tree;
-    top->owned = (char *)root;
+    top->owned = root;
     *out = top;
     return 0;
 }
@@ -457,7 +457,7 @@ void crm__expr_free(crm_expr *e)
 {
     if (!e)
         return;
-    expr_root *root = (expr_root *)e->owned;
+    expr_root *root = e->owned;
     free(root->strings);
     free_nodes(root->nodes, root->n);
     free(root);
