@@ -124,8 +124,10 @@ typedef struct crm_resolve_result {
  * oldest, which survives, too) must be reached by an identity of a kind the
  * rules allow to merge; otherwise nothing changes and the call fails with
  * CRM_ECONFLICT naming the identity. A merge moves the identities and the leads of the
- * merged customer to the survivor, marks it merged_into, and records
- * "customer.merged" events on both.
+ * merged customer to the survivor, marks it merged_into, takes it out of
+ * every segment, and records "customer.merged" events on both. Its member
+ * record, points, tags and vehicles stay with it (and count again after an
+ * unmerge); a merged customer cannot enrol, be tagged or get vehicles.
  *
  * @param[out] result what happened; may be NULL
  * @param[in]  db     the handle
