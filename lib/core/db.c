@@ -65,6 +65,7 @@ static int check_backend(const crm_backend *b)
         REQUIRE(vehicle_get)
         REQUIRE(vehicle_person_put)
         REQUIRE(vehicle_person_scan)
+        REQUIRE(customer_scan)
     }
 #undef REQUIRE
     return 0;

@@ -464,8 +464,9 @@ static int eval_segment(crm_db *db, const crm_expr *e, const roaring_bitmap_t *a
     return crm_error_set(CRM_EINVALID, "segment: column %d: unexpected expression", crm__expr_column(e));
 }
 
-/* The customers of a segment (active ones only), optionally with consent. */
-static int segment(crm_db *db, const char *expr, const char *consent, roaring_bitmap_t **out)
+/* The customers of a segment (active ones only), optionally with consent;
+ * *active (may be NULL) gets the number of active customers. */
+static int segment(crm_db *db, const char *expr, const char *consent, roaring_bitmap_t **out, uint64_t *active_n)
 {
     *out = NULL;
     int rc = need_oem(db);
@@ -480,8 +481,11 @@ static int segment(crm_db *db, const char *expr, const char *consent, roaring_bi
         rc = load_bitmap(db, ACTIVE_TAG, &active, NULL, &exists);
     if (rc == 0)
         rc = eval_segment(db, e, active, &result);
-    if (rc == 0)
+    if (rc == 0) {
         roaring_bitmap_and_inplace(result, active);
+        if (active_n)
+            *active_n = roaring_bitmap_get_cardinality(active);
+    }
     if (rc == 0 && consent) {
         char tag[sizeof CONSENT_PREFIX + CHANNEL_MAX];
         snprintf(tag, sizeof tag, CONSENT_PREFIX "%s", consent);
@@ -508,7 +512,7 @@ int crm_segment_count(size_t *count, crm_db *db, const char *expr)
         return crm_error_set(CRM_EINVALID, "count: required");
     *count = 0;
     roaring_bitmap_t *bm;
-    int rc = segment(db, expr, NULL, &bm);
+    int rc = segment(db, expr, NULL, &bm, NULL);
     if (rc)
         return rc;
     *count = (size_t)roaring_bitmap_get_cardinality(bm);
@@ -523,6 +527,14 @@ typedef struct export_ctx {
     int rc;
 } export_ctx;
 
+static void export_id(export_ctx *x, const char *id)
+{
+    crm__buf_puts(&x->out, x->n ? ",\"" : "\"");
+    crm__buf_puts(&x->out, id);
+    crm__buf_puts(&x->out, "\"");
+    x->n++;
+}
+
 static bool export_one(uint32_t num, void *payload)
 {
     export_ctx *x = payload;
@@ -530,11 +542,28 @@ static bool export_one(uint32_t num, void *payload)
     x->rc = x->db->backend->customer_get_num(x->db->backend, &x->db->scope, num, &c);
     if (x->rc)
         return false;
-    crm__buf_puts(&x->out, x->n ? ",\"" : "\"");
-    crm__buf_puts(&x->out, c.id);
-    crm__buf_puts(&x->out, "\"");
-    x->n++;
+    export_id(x, c.id);
     return !(x->limit && x->n >= x->limit);
+}
+
+static int export_scan(const roaring_bitmap_t *bm, export_ctx *x)
+{
+    crm_backend_iter *it;
+    int rc = x->db->backend->customer_scan(x->db->backend, &x->db->scope, &it);
+    if (rc)
+        return rc;
+    crm_customer c;
+    while ((rc = it->next(it, &c)) == 0) {
+        if (c.num <= 0 || c.num > UINT32_MAX || !roaring_bitmap_contains(bm, (uint32_t)c.num))
+            continue;
+        export_id(x, c.id);
+        if (x->limit && x->n >= x->limit) {
+            rc = CRM_ITEROVER;
+            break;
+        }
+    }
+    it->free(it);
+    return rc == CRM_ITEROVER ? 0 : rc;
 }
 
 int crm_segment_export_json(char **out, size_t *count, crm_db *db, const char *expr, const char *consent,
@@ -546,12 +575,21 @@ int crm_segment_export_json(char **out, size_t *count, crm_db *db, const char *e
     if (count)
         *count = 0;
     roaring_bitmap_t *bm;
-    int rc = segment(db, expr, consent, &bm);
+    uint64_t active = 0;
+    int rc = segment(db, expr, consent, &bm, &active);
     if (rc)
         return rc;
     export_ctx x = { .db = db, .out = CRM_BUF_INIT, .limit = limit };
     crm__buf_puts(&x.out, "[");
-    roaring_iterate(bm, export_one, &x);
+    uint64_t n = roaring_bitmap_get_cardinality(bm);
+    if (limit && limit < n)
+        n = limit;
+    /* Past a sixteenth of the customers, reading every customer once in
+     * number order beats looking each one up (one query per id). */
+    if (n * 16 > active)
+        x.rc = export_scan(bm, &x);
+    else
+        roaring_iterate(bm, export_one, &x);
     crm__buf_puts(&x.out, "]");
     bitmap_free(bm);
     if (x.rc == 0 && x.out.failed)

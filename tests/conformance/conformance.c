@@ -775,6 +775,24 @@ static void customer_facts_join_members_and_leads(void **state)
     assert_null(f.model);
     assert_int_equal(it->next(it, &f), CRM_ITEROVER); /* cid(3) was merged away */
     it->free(it);
+
+    /* Every customer in scope, merged ones too, by number. */
+    assert_int_equal(b->customer_scan(b, &everything, &it), 0);
+    size_t n = 0;
+    int64_t last = 0;
+    while (it->next(it, &out) == 0) {
+        assert_true(out.num > last);
+        last = out.num;
+        n++;
+    }
+    it->free(it);
+    assert_int_equal(n, 3);
+    assert_int_equal(b->customer_scan(b, &d1, &it), 0);
+    assert_int_equal(it->next(it, &out), 0);
+    assert_string_equal(out.id, cid(1));
+    assert_string_equal(out.name, "张伟");
+    assert_int_equal(it->next(it, &out), CRM_ITEROVER);
+    it->free(it);
 }
 
 /* ---- vehicles (issue 5) ---- */

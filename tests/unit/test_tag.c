@@ -180,6 +180,17 @@ static void segments_combine_tags_and_audiences_honour_consent(void **state)
     assert_int_equal(count, 2);
     crm_free(json);
 
+    /* A small part of many customers is exported by looking each one up. */
+    for (int i = 0; i < 40; i++) {
+        char doc[96];
+        snprintf(doc, sizeof doc, "{\"identities\":[{\"kind\":\"phone\",\"value\":\"1390000%04d\"}]}", i);
+        assert_int_equal(crm_customer_resolve_json(NULL, f->db, doc, NULL), 0);
+    }
+    assert_int_equal(crm_segment_export_json(&json, &count, f->db, "churned and not suv_intent", NULL, 0), 0);
+    assert_int_equal(count, 1);
+    assert_non_null(strstr(json, f->c[1]));
+    crm_free(json);
+
     /* Removing a tag, and merging a customer away, take it out. */
     assert_int_equal(crm_tag_remove(f->db, f->c[1], "churned"), 0);
     assert_int_equal(crm_tag_remove(f->db, f->c[1], "churned"), 0); /* not there: fine */

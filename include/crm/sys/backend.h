@@ -52,7 +52,8 @@ struct crm_backend_iter {
     /**
      * Fill *record (a crm_lead, crm_event, crm_identity, crm_points_txn,
      * crm_points_use, crm_customer_facts, crm_tag_record,
-     * crm_tag_assignment or crm_vehicle_person, by the scan that made the
+     * crm_tag_assignment, crm_vehicle_person or crm_customer, by the scan
+     * that made the
      * iterator) with the next row, borrowed until the next call.
      * @return 0, CRM_ITEROVER, or an error
      */
@@ -233,6 +234,8 @@ struct crm_backend {
      */
     int (*vehicle_person_scan)(crm_backend *backend, const char *vin, const char *customer_id,
                                crm_backend_iter **out);
+    /** Stream the customers in scope (crm_customer records), by number. */
+    int (*customer_scan)(crm_backend *backend, const crm_scope *scope, crm_backend_iter **out);
 };
 
 /**

@@ -436,7 +436,7 @@ static void read_tag_row(sqlite3_stmt *st, crm_tag_record *t)
 
 /* ---- scans ---------------------------------------------------------- */
 
-typedef enum { SCAN_LEADS, SCAN_EVENTS, SCAN_IDENTITIES, SCAN_POINTS, SCAN_USES, SCAN_FACTS, SCAN_TAGS, SCAN_ASSIGNMENTS, SCAN_VEHICLE_PEOPLE } scan_kind;
+typedef enum { SCAN_LEADS, SCAN_EVENTS, SCAN_IDENTITIES, SCAN_POINTS, SCAN_USES, SCAN_FACTS, SCAN_TAGS, SCAN_ASSIGNMENTS, SCAN_VEHICLE_PEOPLE, SCAN_CUSTOMERS } scan_kind;
 
 typedef struct sqlite_iter {
     crm_backend_iter parent;
@@ -489,6 +489,15 @@ static int sb_iter_next(crm_backend_iter *it, void *record)
         a->tag = col_text(si->st, 1);
         a->source = col_text(si->st, 2);
         a->assigned_at = sqlite3_column_int64(si->st, 3);
+    } else if (si->kind == SCAN_CUSTOMERS) {
+        crm_customer *c = record;
+        c->id = col_text(si->st, 0);
+        c->name = col_text(si->st, 1);
+        c->dealer_id = col_text(si->st, 2);
+        c->merged_into = col_text(si->st, 3);
+        c->created_at = sqlite3_column_int64(si->st, 4);
+        c->updated_at = sqlite3_column_int64(si->st, 5);
+        c->num = sqlite3_column_int64(si->st, 6);
     } else if (si->kind == SCAN_VEHICLE_PEOPLE) {
         crm_vehicle_person *r = record;
         r->vin = col_text(si->st, 0);
@@ -1335,6 +1344,22 @@ static int sb_vehicle_person_scan(crm_backend *b, const char *vin, const char *c
     return 0;
 }
 
+static int sb_customer_scan(crm_backend *b, const crm_scope *scope, crm_backend_iter **out)
+{
+    bool scoped = scope && scope->dealer_id;
+    sqlite_iter *si;
+    int rc = iter_make(self_of(b),
+                       scoped ? "SELECT " CUSTOMER_COLUMNS " FROM customer WHERE dealer_id = ?1 ORDER BY num"
+                              : "SELECT " CUSTOMER_COLUMNS " FROM customer ORDER BY num",
+                       SCAN_CUSTOMERS, &si);
+    if (rc)
+        return rc;
+    if (scoped)
+        sqlite3_bind_text(si->st, 1, scope->dealer_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
 /* ---- schema --------------------------------------------------------- */
 
 static int pragma_int(sqlite_backend *s, const char *sql, int *out)
@@ -1502,6 +1527,7 @@ int crm_sqlite_backend_open(crm_backend **out, const char *path, const crm_db_op
     s->parent.vehicle_get = sb_vehicle_get;
     s->parent.vehicle_person_put = sb_vehicle_person_put;
     s->parent.vehicle_person_scan = sb_vehicle_person_scan;
+    s->parent.customer_scan = sb_customer_scan;
 
     bool memory = strcmp(path, ":memory:") == 0;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
