@@ -1004,8 +1004,9 @@ int crm_customer_view_json(char **out, crm_db *db, const char *id)
         rc = view_leads(db, cid, leads);
     if (rc == 0)
         rc = view_member(db, cid, o);
-    cJSON *tags = cJSON_CreateArray(), *vehicles = cJSON_CreateArray();
-    if (rc == 0 && (!cJSON_AddItemToObject(o, "tags", tags) || !cJSON_AddItemToObject(o, "vehicles", vehicles)))
+    cJSON *tags = rc == 0 ? cJSON_AddArrayToObject(o, "tags") : NULL;
+    cJSON *vehicles = tags ? cJSON_AddArrayToObject(o, "vehicles") : NULL;
+    if (rc == 0 && !vehicles)
         rc = crm__error_nomem();
     if (rc == 0)
         rc = crm__customer_tags(db, cid, num, tags);
