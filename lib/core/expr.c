@@ -548,6 +548,27 @@ static bool match(const crm_expr *e, const crm_customer_facts *f)
     return false;
 }
 
+static unsigned needs(const crm_expr *e)
+{
+    if (!e)
+        return 0;
+    unsigned n = needs(e->a) | needs(e->b);
+    if (e->kind == N_CMP || e->kind == N_IN || e->kind == N_FLAG) {
+        switch (e->field) {
+        case F_MEMBER: case F_TIER: case F_BALANCE: case F_ENROLLED: n |= CRM_FACTS_MEMBER; break;
+        case F_LEADS: case F_MODEL: case F_CHANNEL: case F_LAST_LEAD: n |= CRM_FACTS_LEADS; break;
+        case F_VEHICLES: n |= CRM_FACTS_VEHICLES; break;
+        default: break;
+        }
+    }
+    return n;
+}
+
+unsigned crm__expr_needs(const crm_expr *e)
+{
+    return needs(skip_root(e));
+}
+
 bool crm__expr_match(const crm_expr *e, const crm_customer_facts *f)
 {
     return match(skip_root(e), f);

@@ -20,6 +20,9 @@ typedef enum crm_expr_mode {
 int crm__expr_parse(crm_expr **out, const char *text, crm_expr_mode mode, const char *what, int64_t now);
 void crm__expr_free(crm_expr *e);
 
+/* Rule mode: the CRM_FACTS_* parts of the facts the rule reads. */
+unsigned crm__expr_needs(const crm_expr *e);
+
 /* Rule mode: does a customer match? */
 bool crm__expr_match(const crm_expr *e, const crm_customer_facts *f);
 

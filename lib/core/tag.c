@@ -228,7 +228,7 @@ static int run_rule(crm_db *db, const char *tag, const char *rule, size_t *count
         return rc;
     roaring_bitmap_t *bm = roaring_bitmap_create();
     crm_backend_iter *it = NULL;
-    rc = bm ? db->backend->customer_facts_scan(db->backend, now, &it) : crm__error_nomem();
+    rc = bm ? db->backend->customer_facts_scan(db->backend, now, crm__expr_needs(e), &it) : crm__error_nomem();
     if (rc == 0) {
         /* Numbers come in order: append in runs through a small buffer. */
         uint32_t buf[4096];

@@ -750,7 +750,7 @@ static void customer_facts_join_members_and_leads(void **state)
     assert_int_equal(b->customer_get_num(b, &d1, num2, &out), CRM_ENOTFOUND);
 
     crm_backend_iter *it;
-    assert_int_equal(b->customer_facts_scan(b, T0 + 100, &it), 0);
+    assert_int_equal(b->customer_facts_scan(b, T0 + 100, CRM_FACTS_MEMBER | CRM_FACTS_LEADS | CRM_FACTS_VEHICLES, &it), 0);
     crm_customer_facts f;
     assert_int_equal(it->next(it, &f), 0);
     assert_string_equal(f.id, cid(1));
@@ -774,6 +774,16 @@ static void customer_facts_join_members_and_leads(void **state)
     assert_int_equal(f.leads, 0);
     assert_null(f.model);
     assert_int_equal(it->next(it, &f), CRM_ITEROVER); /* cid(3) was merged away */
+    it->free(it);
+
+    /* Without the parts not asked for: the customer row only. */
+    assert_int_equal(b->customer_facts_scan(b, T0 + 100, 0, &it), 0);
+    assert_int_equal(it->next(it, &f), 0);
+    assert_string_equal(f.id, cid(1));
+    assert_string_equal(f.dealer_id, "D1");
+    assert_int_equal(f.created_at, T0);
+    assert_int_equal(f.member, 0);
+    assert_int_equal(f.leads, 0);
     it->free(it);
 
     /* Every customer in scope, merged ones too, by number. */

@@ -105,6 +105,11 @@ typedef struct crm_customer_facts {
     int64_t vehicles;      /**< vehicles owned or driven at `now` */
 } crm_customer_facts;
 
+/** Parts of crm_customer_facts beyond the customer row (customer_facts_scan's needs). */
+#define CRM_FACTS_MEMBER 1u   /**< member, tier, balance, enrolled_at */
+#define CRM_FACTS_LEADS 2u    /**< leads, model, channel, last_lead_at */
+#define CRM_FACTS_VEHICLES 4u /**< vehicles */
+
 /** Called by key_find for each id that has the key; return non-zero to stop. */
 typedef int (*crm_backend_id_cb)(const char *id, void *payload);
 
@@ -208,8 +213,12 @@ struct crm_backend {
     int (*points_use_scan)(crm_backend *backend, const char *txn_id, crm_backend_iter **out);
     /** Read a customer by its number (borrowed); CRM_ENOTFOUND when missing or outside the scope. */
     int (*customer_get_num)(crm_backend *backend, const crm_scope *scope, int64_t num, crm_customer *out);
-    /** Stream the facts of every customer not merged away, by number (crm_customer_facts records). */
-    int (*customer_facts_scan)(crm_backend *backend, int64_t now, crm_backend_iter **out);
+    /**
+     * Stream the facts of every customer not merged away, by number
+     * (crm_customer_facts records). `needs` (CRM_FACTS_* bits) says which
+     * parts the caller reads; the others may be left zero/NULL.
+     */
+    int (*customer_facts_scan)(crm_backend *backend, int64_t now, unsigned needs, crm_backend_iter **out);
     /** Read a tag (borrowed); CRM_ENOTFOUND. */
     int (*tag_get)(crm_backend *backend, const char *name, crm_tag_record *out);
     /** Store a tag, replacing one of the same name. */

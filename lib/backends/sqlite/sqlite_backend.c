@@ -1108,29 +1108,38 @@ static int sb_points_use_scan(crm_backend *b, const char *txn_id, crm_backend_it
 
 /* ---- tags and facts ------------------------------------------------ */
 
-static int sb_customer_facts_scan(crm_backend *b, int64_t now, crm_backend_iter **out)
+static int sb_customer_facts_scan(crm_backend *b, int64_t now, unsigned needs, crm_backend_iter **out)
 {
     sqlite_backend *s = self_of(b);
+    bool member = needs & CRM_FACTS_MEMBER, leads = needs & CRM_FACTS_LEADS, vehicles = needs & CRM_FACTS_VEHICLES;
+    /* One pass: leads and vehicles are grouped once and joined, rather than
+     * queried per customer, and only the parts asked for are joined at all
+     * (each join is a probe per customer). SQLite takes the bare model and
+     * channel columns from the row that has max(created_at). */
+    char sql[1400];
+    snprintf(sql, sizeof sql,
+             "SELECT c.num, c.id, c.dealer_id, c.name, c.created_at, %s, %s FROM customer c %s %s %s "
+             "WHERE c.merged_into IS NULL ORDER BY c.num",
+             member ? "m.customer_id IS NOT NULL, m.tier, coalesce(m.balance, 0), coalesce(m.enrolled_at, 0)"
+                    : "0, NULL, 0, 0",
+             leads && vehicles ? "coalesce(l.n, 0), l.model, l.channel, coalesce(l.last, 0), coalesce(v.n, 0)"
+             : leads           ? "coalesce(l.n, 0), l.model, l.channel, coalesce(l.last, 0), 0"
+             : vehicles        ? "0, NULL, NULL, 0, coalesce(v.n, 0)"
+                               : "0, NULL, NULL, 0, 0",
+             member ? "LEFT JOIN member m ON m.customer_id = c.id" : "",
+             leads ? "LEFT JOIN (SELECT customer_id, count(*) AS n, max(created_at) AS last, model, channel "
+                     "FROM lead WHERE customer_id IS NOT NULL GROUP BY customer_id) l ON l.customer_id = c.id"
+                   : "",
+             vehicles ? "LEFT JOIN (SELECT customer_id, count(DISTINCT vin) AS n FROM vehicle_person "
+                        "WHERE since <= ?1 AND (until = 0 OR until > ?1) GROUP BY customer_id) v "
+                        "ON v.customer_id = c.id"
+                      : "");
     sqlite_iter *si;
-    /* One pass: leads and vehicles are grouped once and joined, rather
-     * than queried per customer. SQLite takes the bare model and channel
-     * columns from the row that has max(created_at). */
-    int rc = iter_make(s,
-                       "SELECT c.num, c.id, c.dealer_id, c.name, c.created_at, m.customer_id IS NOT NULL, m.tier, "
-                       "coalesce(m.balance, 0), coalesce(m.enrolled_at, 0), coalesce(l.n, 0), l.model, l.channel, "
-                       "coalesce(l.last, 0), coalesce(v.n, 0) "
-                       "FROM customer c LEFT JOIN member m ON m.customer_id = c.id "
-                       "LEFT JOIN (SELECT customer_id, count(*) AS n, max(created_at) AS last, model, channel "
-                       "           FROM lead WHERE customer_id IS NOT NULL GROUP BY customer_id) l "
-                       "       ON l.customer_id = c.id "
-                       "LEFT JOIN (SELECT customer_id, count(DISTINCT vin) AS n FROM vehicle_person "
-                       "           WHERE since <= ?1 AND (until = 0 OR until > ?1) GROUP BY customer_id) v "
-                       "       ON v.customer_id = c.id "
-                       "WHERE c.merged_into IS NULL ORDER BY c.num",
-                       SCAN_FACTS, &si);
+    int rc = iter_make(s, sql, SCAN_FACTS, &si);
     if (rc)
         return rc;
-    sqlite3_bind_int64(si->st, 1, now);
+    if (vehicles)
+        sqlite3_bind_int64(si->st, 1, now);
     *out = &si->parent;
     return 0;
 }
