@@ -130,7 +130,8 @@ typedef struct crm_points_result {
 } crm_points_result;
 
 /**
- * Accrue points: a new batch that expires at expires_at (0: never). With
+ * Accrue points: a new batch that expires at expires_at (in the future, or
+ * 0: never). With
  * rules, an upgrade the accrual qualifies for happens at once.
  *
  * @param[out] result what happened; may be NULL

@@ -758,8 +758,8 @@ int crm_points_accrue(crm_points_result *result, crm_db *db, const char *custome
 {
     if (points < 0)
         return crm_error_set(CRM_EINVALID, "points: expected a positive integer up to %lld", POINTS_MAX);
-    if (expires_at < 0)
-        return crm_error_set(CRM_EINVALID, "expires_at: must not be negative (0: never)");
+    if (expires_at < 0 || (expires_at && db && expires_at <= crm_db_now(db)))
+        return crm_error_set(CRM_EINVALID, "expires_at: must be in the future (0: never)");
     points_req r = { CRM_POINTS_ACCRUAL, customer_id, points, expires_at, idempotency_key, reason, NULL };
     return points_call(result, db, &r, rules);
 }

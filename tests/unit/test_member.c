@@ -133,6 +133,8 @@ static void a_retried_call_never_counts_twice(void **state)
     assert_crm_error(crm_points_accrue(NULL, f->db, f->customer, 1, 0, "", NULL, f->rules), CRM_EINVALID,
                      "idempotency_key");
     assert_crm_error(crm_points_accrue(NULL, f->db, f->customer, 0, 0, "k", NULL, f->rules), CRM_EINVALID, "points");
+    assert_crm_error(crm_points_accrue(NULL, f->db, f->customer, 5, T0, "k", NULL, f->rules), CRM_EINVALID,
+                     "expires_at: must be in the future");
 }
 
 static void reversals_undo_and_the_balance_never_goes_negative(void **state)
