@@ -506,6 +506,7 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
 %newobject crmb_handle::leads;
 %newobject crmb_handle::leadsRaw;
 %newobject crmb_handle::events;
+%newobject crmb_handle::call;
 %newobject crmb_handle::eventsRaw;
 %newobject crmb_lead_iter::next_json;
 %newobject crmb_event_iter::next_json;
@@ -539,6 +540,7 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
         return crmb_db_leads($self, statuses, dealer_id, channel, created_from, created_to, limit);
     }
     crmb_event_iter *events(const char *entity_id) { return crmb_db_events($self, entity_id); }
+    char *call(const char *op, const char *args_json) { return crmb_db_call($self, op, args_json); }
 }
 
 %extend crmb_lead_iter {
@@ -590,6 +592,7 @@ void crmb_fail_for_test(int code, const char *message);
 %javamethodmodifiers crmb_handle::ingest "public synchronized";
 %javamethodmodifiers crmb_handle::getLeadJson "public synchronized";
 %javamethodmodifiers crmb_handle::getLead "public synchronized";
+%javamethodmodifiers crmb_handle::call "private synchronized";
 %javamethodmodifiers crmb_lead_iter::nextLead "private";
 %javamethodmodifiers crmb_event_iter::nextEvent "private";
 
@@ -684,6 +687,173 @@ void crmb_fail_for_test(int code, const char *message);
   /** Business minutes between two times on a calendar (see calendarDue). */
   public static long calendarMinutes(String calendarJson, long fromMs, long toMs) {
     return CrmNative.calendarMinutes(calendarJson, fromMs, toMs);
+  }
+
+  /* ---- customers, members, points, tags, segments, vehicles ------------
+   * Records come back as the library's JSON text (parse with any JSON
+   * library); counts as numbers. Rules are JSON text, null for none. */
+
+  /* {"k": v, ...} from name/value pairs: strings are quoted, numbers and null as is. */
+  private static String args(Object... kv) {
+    StringBuilder b = new StringBuilder("{");
+    for (int i = 0; i < kv.length; i += 2) {
+      if (i > 0)
+        b.append(',');
+      quote(b, (String) kv[i]);
+      b.append(':');
+      Object v = kv[i + 1];
+      if (v == null)
+        b.append("null");
+      else if (v instanceof String)
+        quote(b, (String) v);
+      else
+        b.append(v.toString());
+    }
+    return b.append('}').toString();
+  }
+
+  private static void quote(StringBuilder b, String s) {
+    b.append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '"' || c == '\\')
+        b.append('\\').append(c);
+      else if (c < 0x20)
+        b.append(String.format("\\u%04x", (int) c));
+      else
+        b.append(c);
+    }
+    b.append('"');
+  }
+
+  /** Resolve identities to one customer (create, link or merge); returns the result as JSON. */
+  public String resolveCustomer(String docJson, String mergeRulesJson) {
+    return call("customer.resolve", args("doc", docJson, "merge_rules", mergeRulesJson));
+  }
+
+  /** Resolve a lead's identities to a customer and set its customer_id; the result as JSON. */
+  public String resolveLead(String leadId, String mergeRulesJson) {
+    return call("customer.resolve_lead", args("lead_id", leadId, "merge_rules", mergeRulesJson));
+  }
+
+  /** The customer 360 view as JSON. */
+  public String customer(String customerId) {
+    return call("customer.view", args("id", customerId));
+  }
+
+  /** The id of the customer an identity belongs to; NotFoundException when none. */
+  public String findCustomer(String kind, String value, String appId) {
+    String id = call("customer.find", args("kind", kind, "value", value, "app_id", appId));
+    return id.substring(1, id.length() - 1);
+  }
+
+  /** Undo the merge of a customer. */
+  public void unmergeCustomer(String customerId) {
+    call("customer.unmerge", args("id", customerId));
+  }
+
+  /** Record marketing consent for a channel ("sms", "wechat", ...). */
+  public void setConsent(String customerId, String channel, boolean granted) {
+    call("customer.consent", args("id", customerId, "channel", channel, "granted", granted ? 1 : 0));
+  }
+
+  /** Enrol a customer as a member. */
+  public void enrol(String customerId, String memberNo, String rulesJson) {
+    call("member.enrol", args("customer_id", customerId, "member_no", memberNo, "rules", rulesJson));
+  }
+
+  /** A member as JSON (benefits and qualifying points with rules). */
+  public String member(String customerId, String rulesJson) {
+    return call("member.get", args("customer_id", customerId, "rules", rulesJson));
+  }
+
+  /** Re-evaluate a member's tier now; true when it changed. */
+  public boolean evaluateTier(String customerId, String rulesJson) {
+    return "true".equals(call("member.retier", args("customer_id", customerId, "rules", rulesJson)));
+  }
+
+  /** Accrue points (expiresAt: Unix ms, 0 never); {"txn_id","balance","replayed"} as JSON. */
+  public String accrue(String customerId, long points, long expiresAt, String key, String reason, String rulesJson) {
+    return call("points.accrue", args("customer_id", customerId, "points", points, "expires_at", expiresAt,
+                                      "key", key, "reason", reason, "rules", rulesJson));
+  }
+
+  /** Redeem points, earliest-expiring first. */
+  public String redeem(String customerId, long points, String key, String reason, String rulesJson) {
+    return call("points.redeem", args("customer_id", customerId, "points", points, "key", key,
+                                      "reason", reason, "rules", rulesJson));
+  }
+
+  /** Reverse an accrual or a redemption. */
+  public String reverse(String txnId, String key, String reason, String rulesJson) {
+    return call("points.reverse", args("txn_id", txnId, "key", key, "reason", reason, "rules", rulesJson));
+  }
+
+  /** The expiry run; how many batches expired. */
+  public long expirePoints() {
+    return Long.parseLong(call("points.expire", "{}"));
+  }
+
+  /** A member's ledger as a JSON array. */
+  public String ledger(String customerId) {
+    return call("points.ledger", args("customer_id", customerId));
+  }
+
+  /** Assign a manual tag. */
+  public void tag(String customerId, String tag, String source) {
+    call("tag.assign", args("customer_id", customerId, "tag", tag, "source", source));
+  }
+
+  /** Remove a manual tag. */
+  public void untag(String customerId, String tag) {
+    call("tag.remove", args("customer_id", customerId, "tag", tag));
+  }
+
+  /** Define a rule tag and compute it; how many customers have it. */
+  public long defineRuleTag(String tag, String rule) {
+    return Long.parseLong(call("tag.rule", args("tag", tag, "rule", rule)));
+  }
+
+  /** Compute every rule tag again; how many. */
+  public long refreshRuleTags() {
+    return Long.parseLong(call("tag.refresh", "{}"));
+  }
+
+  /** A customer's tags as a JSON array. */
+  public String tags(String customerId) {
+    return call("tag.list", args("customer_id", customerId));
+  }
+
+  /** How many customers a segment has. */
+  public long segmentCount(String expr) {
+    return Long.parseLong(call("segment.count", args("expr", expr)));
+  }
+
+  /** A segment's customer ids as a JSON array; with consent, only who consented (0: no limit). */
+  public String segment(String expr, String consent, long limit) {
+    return call("segment.export", args("expr", expr, "consent", consent, "limit", limit));
+  }
+
+  /** Register or update a vehicle (times in Unix ms, 0 unknown). */
+  public void putVehicle(String vin, String model, int year, long purchasedAt, long servicedAt) {
+    call("vehicle.put", args("vin", vin, "model", model, "year", year, "purchased_at", purchasedAt,
+                             "serviced_at", servicedAt));
+  }
+
+  /** Relate a customer to a vehicle as "owner" or "driver" (since 0: now; until 0: still). */
+  public void relateVehicle(String vin, String customerId, String role, long since, long until) {
+    call("vehicle.relate", args("vin", vin, "customer_id", customerId, "role", role, "since", since,
+                                "until", until));
+  }
+
+  /** A vehicle and its people as JSON. */
+  public String vehicle(String vin) {
+    return call("vehicle.get", args("vin", vin));
+  }
+
+  /** A customer's vehicles as a JSON array. */
+  public String vehicles(String customerId) {
+    return call("vehicle.list", args("customer_id", customerId));
   }
 %}
 
@@ -803,6 +973,8 @@ void crmb_fail_for_test(int code, const char *message);
                              createdFrom, createdTo, limit);
     }
     crmb_event_iter *eventsRaw(const char *entityId) { return crmb_db_events($self, entityId); }
+    /** The customer side of the API as JSON in, JSON out (see the typed methods). */
+    char *call(const char *op, const char *argsJson) { return crmb_db_call($self, op, argsJson); }
 }
 
 %extend crmb_lead_iter {

@@ -4,6 +4,7 @@
 #include "support.h"
 
 #include <cjson/cJSON.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -817,4 +818,260 @@ const char *crmb_lead_status_name(int status)
 void crmb_fail_for_test(int code, const char *message)
 {
     fail_msg(code, "%s", message ? message : "");
+}
+
+/* ---- customers, members, points, tags, segments, vehicles ---------------- */
+
+/*
+ * One entry point for the customer side of the API: an operation name and
+ * its arguments as a JSON object in, the result as JSON text out. The
+ * Python and Java layers give every operation a method of its own; this
+ * keeps the SWIG surface (and its typemaps) to one function for all of them.
+ */
+typedef struct call_args {
+    cJSON *doc;
+} call_args;
+
+static const char *arg_text(const call_args *a, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(a->doc, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int64_t arg_int(const call_args *a, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(a->doc, name);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+/* An argument that is a JSON object or text, as text (caller frees), or NULL. */
+static char *arg_doc(const call_args *a, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(a->doc, name);
+    if (cJSON_IsString(v))
+        return strdup(v->valuestring);
+    if (cJSON_IsObject(v))
+        return cJSON_PrintUnformatted(v);
+    return NULL;
+}
+
+static char *dup_text(const char *s)
+{
+    char *out = malloc(strlen(s) + 1);
+    if (out)
+        strcpy(out, s);
+    else
+        fail_msg(CRM_ENOMEM, "out of memory");
+    return out;
+}
+
+static char *number_json(int64_t n)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)n);
+    return dup_text(buf);
+}
+
+static char *resolve_json(const crm_resolve_result *r)
+{
+    static const char *const outcomes[] = { "created", "linked", "merged" };
+    char buf[256];
+    snprintf(buf, sizeof buf, "{\"outcome\":\"%s\",\"customer_id\":\"%s\",\"identities_added\":%zu,\"merged\":%zu}",
+             outcomes[r->outcome], r->customer_id, r->identities_added, r->merged);
+    return dup_text(buf);
+}
+
+static char *points_json(const crm_points_result *r)
+{
+    char buf[160];
+    snprintf(buf, sizeof buf, "{\"txn_id\":\"%s\",\"balance\":%lld,\"replayed\":%s}", r->txn_id, (long long)r->balance,
+             r->replayed ? "true" : "false");
+    return dup_text(buf);
+}
+
+/* Load merge or loyalty rules from args[name]; 0, or a failure recorded. */
+static int load_rules(const call_args *a, const char *name, crm_merge_rules **merge, crm_loyalty_rules **loyalty)
+{
+    char *text = arg_doc(a, name);
+    if (!text)
+        return 0;
+    int rc = merge ? crm_merge_rules_load(merge, text) : crm_loyalty_rules_load(loyalty, text);
+    free(text);
+    return check(rc);
+}
+
+static char *call_customer(crm_db *db, const char *op, const call_args *a)
+{
+    char *out = NULL;
+    crm_resolve_result r;
+    crm_merge_rules *rules = NULL;
+    if (load_rules(a, "merge_rules", &rules, NULL))
+        return NULL;
+    if (strcmp(op, "customer.resolve") == 0) {
+        char *doc = arg_doc(a, "doc");
+        if (check(crm_customer_resolve_json(&r, db, doc ? doc : "", rules)) == 0)
+            out = resolve_json(&r);
+        free(doc);
+    } else if (strcmp(op, "customer.resolve_lead") == 0) {
+        if (check(crm_customer_resolve_lead(&r, db, arg_text(a, "lead_id"), rules)) == 0)
+            out = resolve_json(&r);
+    } else if (strcmp(op, "customer.view") == 0) {
+        check(crm_customer_view_json(&out, db, arg_text(a, "id")));
+    } else if (strcmp(op, "customer.find") == 0) {
+        crm_identity_kind kind;
+        char id[CRM_ID_LEN + 3] = "\"";
+        if (check(crm_identity_kind_parse(&kind, arg_text(a, "kind") ? arg_text(a, "kind") : "")) == 0 &&
+            check(crm_customer_find(id + 1, db, kind, arg_text(a, "app_id"), arg_text(a, "value"))) == 0) {
+            strcat(id, "\"");
+            out = dup_text(id);
+        }
+    } else if (strcmp(op, "customer.unmerge") == 0) {
+        if (check(crm_customer_unmerge(db, arg_text(a, "id"))) == 0)
+            out = dup_text("null");
+    } else if (strcmp(op, "customer.consent") == 0) {
+        if (check(crm_customer_set_consent(db, arg_text(a, "id"), arg_text(a, "channel"),
+                                           (int)arg_int(a, "granted"))) == 0)
+            out = dup_text("null");
+    } else {
+        fail_msg(CRM_EINVALID, "op: unknown operation '%.64s'", op);
+    }
+    crm_merge_rules_free(rules);
+    return out;
+}
+
+static char *call_member(crm_db *db, const char *op, const call_args *a)
+{
+    char *out = NULL;
+    crm_points_result r;
+    crm_loyalty_rules *rules = NULL;
+    if (load_rules(a, "rules", NULL, &rules))
+        return NULL;
+    const char *customer = arg_text(a, "customer_id"), *key = arg_text(a, "key"), *reason = arg_text(a, "reason");
+    if (strcmp(op, "member.enrol") == 0) {
+        if (check(crm_member_enrol(db, customer, arg_text(a, "member_no"), rules)) == 0)
+            out = dup_text("null");
+    } else if (strcmp(op, "member.get") == 0) {
+        check(crm_member_get_json(&out, db, customer, rules));
+    } else if (strcmp(op, "member.retier") == 0) {
+        int changed;
+        if (check(crm_member_evaluate_tier(&changed, db, customer, rules)) == 0)
+            out = dup_text(changed ? "true" : "false");
+    } else if (strcmp(op, "points.accrue") == 0) {
+        if (check(crm_points_accrue(&r, db, customer, arg_int(a, "points"), arg_int(a, "expires_at"), key, reason,
+                                    rules)) == 0)
+            out = points_json(&r);
+    } else if (strcmp(op, "points.redeem") == 0) {
+        if (check(crm_points_redeem(&r, db, customer, arg_int(a, "points"), key, reason, rules)) == 0)
+            out = points_json(&r);
+    } else if (strcmp(op, "points.reverse") == 0) {
+        if (check(crm_points_reverse(&r, db, arg_text(a, "txn_id"), key, reason, rules)) == 0)
+            out = points_json(&r);
+    } else if (strcmp(op, "points.expire") == 0) {
+        size_t n;
+        if (check(crm_points_expire(&n, db)) == 0)
+            out = number_json((int64_t)n);
+    } else if (strcmp(op, "points.ledger") == 0) {
+        check(crm_points_ledger_json(&out, db, customer));
+    } else {
+        fail_msg(CRM_EINVALID, "op: unknown operation '%.64s'", op);
+    }
+    crm_loyalty_rules_free(rules);
+    return out;
+}
+
+static char *call_tag(crm_db *db, const char *op, const call_args *a)
+{
+    char *out = NULL;
+    size_t n = 0;
+    const char *customer = arg_text(a, "customer_id");
+    if (strcmp(op, "tag.assign") == 0) {
+        if (check(crm_tag_assign(db, customer, arg_text(a, "tag"), arg_text(a, "source"))) == 0)
+            out = dup_text("null");
+    } else if (strcmp(op, "tag.remove") == 0) {
+        if (check(crm_tag_remove(db, customer, arg_text(a, "tag"))) == 0)
+            out = dup_text("null");
+    } else if (strcmp(op, "tag.rule") == 0) {
+        if (check(crm_tag_rule_define(&n, db, arg_text(a, "tag"), arg_text(a, "rule"))) == 0)
+            out = number_json((int64_t)n);
+    } else if (strcmp(op, "tag.check") == 0) {
+        if (check(crm_tag_rule_check(arg_text(a, "rule"))) == 0)
+            out = dup_text("null");
+    } else if (strcmp(op, "tag.refresh") == 0) {
+        if (check(crm_tag_rules_refresh(&n, db)) == 0)
+            out = number_json((int64_t)n);
+    } else if (strcmp(op, "tag.list") == 0) {
+        check(crm_customer_tags_json(&out, db, customer));
+    } else if (strcmp(op, "segment.count") == 0) {
+        if (check(crm_segment_count(&n, db, arg_text(a, "expr"))) == 0)
+            out = number_json((int64_t)n);
+    } else if (strcmp(op, "segment.export") == 0) {
+        int64_t limit = arg_int(a, "limit");
+        if (limit < 0)
+            fail_msg(CRM_EINVALID, "limit: must not be negative");
+        else
+            check(crm_segment_export_json(&out, NULL, db, arg_text(a, "expr"), arg_text(a, "consent"),
+                                          (size_t)limit));
+    } else {
+        fail_msg(CRM_EINVALID, "op: unknown operation '%.64s'", op);
+    }
+    return out;
+}
+
+static char *call_vehicle(crm_db *db, const char *op, const call_args *a)
+{
+    char *out = NULL;
+    const char *vin = arg_text(a, "vin");
+    if (strcmp(op, "vehicle.put") == 0) {
+        if (check(crm_vehicle_put(db, vin, arg_text(a, "model"), (int)arg_int(a, "year"), arg_int(a, "purchased_at"),
+                                  arg_int(a, "serviced_at"))) == 0)
+            out = dup_text("null");
+    } else if (strcmp(op, "vehicle.relate") == 0) {
+        crm_vehicle_role role;
+        if (check(crm_vehicle_role_parse(&role, arg_text(a, "role") ? arg_text(a, "role") : "")) == 0 &&
+            check(crm_vehicle_relate(db, vin, arg_text(a, "customer_id"), role, arg_int(a, "since"),
+                                     arg_int(a, "until"))) == 0)
+            out = dup_text("null");
+    } else if (strcmp(op, "vehicle.get") == 0) {
+        check(crm_vehicle_get_json(&out, db, vin));
+    } else if (strcmp(op, "vehicle.list") == 0) {
+        check(crm_customer_vehicles_json(&out, db, arg_text(a, "customer_id")));
+    } else if (strcmp(op, "vehicle.check") == 0) {
+        if (check(crm_vin_check(vin)) == 0)
+            out = dup_text("null");
+    } else {
+        fail_msg(CRM_EINVALID, "op: unknown operation '%.64s'", op);
+    }
+    return out;
+}
+
+char *crmb_db_call(crmb_handle *h, const char *op, const char *args_json)
+{
+    crm_db *db = open_db(h);
+    if (db == NULL)
+        return NULL;
+    if (op == NULL) {
+        fail_msg(CRM_EINVALID, "op: must not be null");
+        return NULL;
+    }
+    call_args a = { cJSON_Parse(args_json ? args_json : "{}") };
+    if (!cJSON_IsObject(a.doc)) {
+        cJSON_Delete(a.doc);
+        fail_msg(CRM_EINVALID, "args: expected a JSON object");
+        return NULL;
+    }
+    char *out;
+    if (strncmp(op, "customer.", 9) == 0)
+        out = call_customer(db, op, &a);
+    else if (strncmp(op, "member.", 7) == 0 || strncmp(op, "points.", 7) == 0)
+        out = call_member(db, op, &a);
+    else if (strncmp(op, "tag.", 4) == 0 || strncmp(op, "segment.", 8) == 0)
+        out = call_tag(db, op, &a);
+    else if (strncmp(op, "vehicle.", 8) == 0)
+        out = call_vehicle(db, op, &a);
+    else {
+        fail_msg(CRM_EINVALID, "op: unknown operation '%.64s'", op);
+        out = NULL;
+    }
+    cJSON_Delete(a.doc);
+    return out;
 }

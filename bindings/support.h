@@ -147,6 +147,16 @@ int64_t crmb_calendar_due(const char *calendar_json, int64_t start, int64_t minu
 /** crm_calendar_elapsed in business minutes (rounded down); -1 on failure. */
 int64_t crmb_calendar_minutes(const char *calendar_json, int64_t from, int64_t to);
 
+/* ---- the customer side ---------------------------------------------------- */
+
+/**
+ * Run one operation of the customer side of the API ("customer.resolve",
+ * "points.accrue", "segment.export", ... : see support.c) with its
+ * arguments as a JSON object. Returns the result as JSON text (the caller
+ * frees it with crm_free), or NULL with the status set.
+ */
+char *crmb_db_call(crmb_handle *h, const char *op, const char *args_json);
+
 /* ---- helpers ------------------------------------------------------------- */
 
 /** Parse a status name to its number; -1 with the status set when unknown. */

@@ -39,6 +39,12 @@ int cli_cmd_leads(int argc, char **argv, cli_globals *g);
 int cli_cmd_show(int argc, char **argv, cli_globals *g);
 int cli_cmd_wo(int argc, char **argv, cli_globals *g);
 int cli_cmd_report(int argc, char **argv, cli_globals *g);
+int cli_cmd_customer(int argc, char **argv, cli_globals *g);
+int cli_cmd_member(int argc, char **argv, cli_globals *g);
+int cli_cmd_points(int argc, char **argv, cli_globals *g);
+int cli_cmd_tag(int argc, char **argv, cli_globals *g);
+int cli_cmd_segment(int argc, char **argv, cli_globals *g);
+int cli_cmd_vehicle(int argc, char **argv, cli_globals *g);
 
 /* ---- messages (crm.c) ---- */
 

@@ -5,7 +5,7 @@
  *
  * This file holds the entry point, the global options, the shared
  * argument and message helpers, and the `init` command. The other commands
- * live in import.c, leads.c and workorders.c.
+ * live in import.c, leads.c, workorders.c and customers.c.
  */
 #include "cli.h"
 
@@ -24,6 +24,12 @@ static const char main_usage[] =
     "  show ID              show one lead with its audit history\n"
     "  wo SUBCOMMAND        work orders: create, assign, move, comment, show, list, escalate\n"
     "  report sla           SLA analytics of work orders (JSON)\n"
+    "  customer ACTION      resolve identities to customers, the 360 view, unmerge, consent\n"
+    "  member ACTION        enrol members, show them, re-evaluate tiers\n"
+    "  points ACTION        accrue, redeem, reverse, expire; the ledger\n"
+    "  tag ACTION           manual and rule tags\n"
+    "  segment ACTION       count or export a segment of tags (an audience with --consent)\n"
+    "  vehicle ACTION       vehicles by VIN and who owns or drives them\n"
     "  help [COMMAND]       show this help or a command's help\n"
     "\n"
     "Global options (before the command; --db is also accepted after it):\n"
@@ -195,6 +201,12 @@ static const cli_command commands[] = {
     { "show", cli_cmd_show },
     { "wo", cli_cmd_wo },
     { "report", cli_cmd_report },
+    { "customer", cli_cmd_customer },
+    { "member", cli_cmd_member },
+    { "points", cli_cmd_points },
+    { "tag", cli_cmd_tag },
+    { "segment", cli_cmd_segment },
+    { "vehicle", cli_cmd_vehicle },
 };
 
 static const cli_command *find_command(const char *name)

@@ -11,5 +11,9 @@
 #include "calendar.h"
 #include "workorder.h"
 #include "sla.h"
+#include "customer.h"
+#include "member.h"
+#include "tag.h"
+#include "vehicle.h"
 
 #endif /* CRM_CRM_H */

@@ -40,7 +40,7 @@ int crm_wo_status_parse(crm_wo_status *out, const char *name)
 
 int crm__workorder_supported(crm_db *db)
 {
-    if (db->backend->version < 2)
+    if (db->backend->version < CRM_BACKEND_VERSION_WORKORDERS)
         return crm_error_set(CRM_ESTORAGE, "backend %s: does not support work orders (interface version %u)",
                              db->backend->name, db->backend->version);
     return 0;

@@ -35,6 +35,20 @@ int64_t crm__floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+int64_t crm__time_add_years(int64_t ms, int years)
+{
+    int64_t days = crm__floor_div(ms, 86400000), y;
+    int64_t rest = ms - days * 86400000;
+    unsigned m, d;
+    crm__civil_from_days(days, &y, &m, &d);
+    y += years;
+    /* 29 February in a year without one: the anniversary is the 28th. */
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (m == 2 && d == 29 && !leap)
+        d = 28;
+    return crm__days_from_civil(y, m, d) * 86400000 + rest;
+}
+
 void crm__time_format(int64_t ms, char out[CRM_ISO_TIME_LEN + 1])
 {
     int64_t days = crm__floor_div(ms, 86400000);

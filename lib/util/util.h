@@ -48,6 +48,9 @@ int64_t crm__days_from_civil(int64_t y, unsigned m, unsigned d);
 void crm__civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 /* a / b rounded towards minus infinity (b > 0). */
 int64_t crm__floor_div(int64_t a, int64_t b);
+/* The same calendar date and time of day `years` later (UTC); 29 February
+ * becomes 28 February in a year without it. */
+int64_t crm__time_add_years(int64_t unix_ms, int years);
 /* The system clock in Unix ms. */
 int64_t crm__time_system_ms(void);
 

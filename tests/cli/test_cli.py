@@ -62,7 +62,7 @@ def loaded(db):
 
 # ---- options, help, exit codes ----
 
-COMMANDS = ["init", "import", "leads", "show"]
+COMMANDS = ["init", "import", "leads", "show", "customer", "member", "points", "tag", "segment", "vehicle"]
 
 
 def test_version():
@@ -119,6 +119,19 @@ def test_no_command_is_usage_error():
     ["leads", "--until", "2024-13-01"],
     ["import", "--format", "xml", "x"],
     ["leads", "extra"],
+    ["customer"],                   # missing action
+    ["customer", "frob"],
+    ["customer", "find", "fax", "1"],
+    ["customer", "consent", MISSING_ID, "sms", "maybe"],
+    ["points", "accrue", MISSING_ID, "10"],          # no --key
+    ["points", "accrue", MISSING_ID, "ten", "--key", "k"],
+    ["points", "accrue", MISSING_ID, "10", "--key", "k", "--expires", "soon"],
+    ["tag", "add", MISSING_ID, "vip"],               # no --source
+    ["segment", "count"],
+    ["segment", "export", "vip", "--limit", "-1"],
+    ["vehicle", "add", "LSVAU218XN2183294"],          # no --model/--year
+    ["vehicle", "relate", "LSVAU218XN2183294", MISSING_ID, "passenger"],
+    ["member", "enrol", MISSING_ID],
 ])
 def test_usage_errors_exit_2(args, db):
     p = run(*args, db=db, check=2)
@@ -636,3 +649,110 @@ def test_bad_policy_names_the_path(db, tmp_path):
     bad.write_text('{"rules":[{"resolution_minutes":-5}]}')
     p = run("wo", "escalate", "--policy", bad, db=db, check=1)
     assert "policy.rules[0].resolution_minutes: expected a positive integer" in p.err
+# ---- customers, members, points, tags, segments, vehicles ----
+
+def out_json(*args, db):
+    return json.loads(run(*args, db=db, check=0).out)
+
+
+def resolve(db, *identities, **extra):
+    doc = dict(extra, identities=[dict(kind=k, value=v) for k, v in identities])
+    return out_json("customer", "resolve", json.dumps(doc, ensure_ascii=False), db=db)
+
+
+def test_customer_resolve_merge_and_unmerge(db):
+    a = resolve(db, ("phone", "13800000001"), name="张伟")
+    assert a["outcome"] == "created"
+    b = resolve(db, ("wechat_unionid", "uX1"))
+    m = resolve(db, ("phone", "13800000001"), ("wechat_unionid", "uX1"))
+    assert m == {"outcome": "merged", "customer_id": a["customer_id"], "identities_added": 0, "merged": 1}
+    assert run("customer", "find", "wechat_unionid", "uX1", db=db, check=0).out.strip() == a["customer_id"]
+    view = out_json("customer", "show", a["customer_id"], db=db)
+    assert view["name"] == "张伟"
+    assert {i["kind"] for i in view["identities"]} == {"phone", "wechat_unionid"}
+    run("customer", "unmerge", b["customer_id"], db=db, check=0)
+    assert run("customer", "find", "wechat_unionid", "uX1", db=db, check=0).out.strip() == b["customer_id"]
+    # Rules from a file: email may merge too.
+    p = run("customer", "resolve", "-", db=db, stdin=b'{"identities":[{"kind":"email","value":"x@example.com"}]}', check=0)
+    assert json.loads(p.out)["outcome"] == "created"
+    p = run("customer", "resolve", json.dumps({"identities": [{"kind": "phone", "value": "12"}]}), db=db, check=1)
+    assert "customer.identities[0].value" in p.err
+    run("customer", "show", MISSING_ID, db=db, check=4)
+    run("customer", "find", "phone", "13999999999", db=db, check=4)
+
+
+def test_customer_resolve_lead(db, tmp_path):
+    lead = tmp_path / "lead.ndjson"
+    lead.write_text('{"channel":"dcc","phone":"13800000009","name":"李娜"}\n', encoding="utf-8")
+    run("import", lead, db=db, check=0)
+    lead_id = leads_json(db)[0]["id"]
+    r = out_json("customer", "resolve-lead", lead_id, db=db)
+    assert r["outcome"] == "created"
+    assert leads_json(db)[0]["customer_id"] == r["customer_id"]
+    assert out_json("customer", "show", r["customer_id"], db=db)["leads"][0]["id"] == lead_id
+
+
+def test_member_points_and_tiers(db, tmp_path):
+    rules = tmp_path / "loyalty.json"
+    rules.write_text(json.dumps({"tiers": [{"name": "silver", "min_points": 0},
+                                           {"name": "gold", "min_points": 100, "benefits": {"free_wash": 4}}]}))
+    c = resolve(db, ("phone", "13800000001"))["customer_id"]
+    run("member", "enrol", c, "M-0001", "--rules", rules, db=db, check=0)
+    a = out_json("points", "accrue", c, "120", "--key", "order-1", "--expires", "2099-01-01", "--rules", rules, db=db)
+    assert a["balance"] == 120 and a["replayed"] is False
+    again = out_json("points", "accrue", c, "120", "--key", "order-1", "--expires", "2099-01-01", db=db)
+    assert again == dict(a, replayed=True)
+    member = out_json("member", "show", c, "--rules", rules, db=db)
+    assert member["tier"] == "gold" and member["benefits"] == {"free_wash": 4}
+    p = run("points", "redeem", c, "500", "--key", "r1", db=db, check=1)
+    assert "negative" in p.err
+    r = out_json("points", "redeem", c, "20", "--key", "r2", "--reason", "保养", db=db)
+    assert r["balance"] == 100
+    rv = out_json("points", "reverse", r["txn_id"], "--key", "r3", db=db)
+    assert rv["balance"] == 120
+    ledger = out_json("points", "ledger", c, db=db)
+    assert [t["kind"] for t in ledger] == ["accrual", "redemption", "reversal"]
+    assert sum(t["points"] for t in ledger) == 120
+    assert run("points", "expire", db=db, check=0).out.strip() == "expired batches: 0"
+    assert run("member", "retier", c, "--rules", rules, db=db, check=0).out.strip() == "tier unchanged"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"tiers":[{"name":"a","min_points":5}]}')
+    p = run("member", "show", c, "--rules", bad, db=db, check=1)
+    assert "loyalty.tiers[0].min_points" in p.err
+
+
+def test_tags_segments_and_audiences(db):
+    ids = [resolve(db, ("phone", f"1380000000{i}"))["customer_id"] for i in range(4)]
+    run("member", "enrol", ids[0], "M-1", db=db, check=0)
+    for c in ids[:3]:
+        run("tag", "add", c, "suv_intent", "--source", "campaign", db=db, check=0)
+    assert run("tag", "rule", "members", "member", db=db, check=0).out.strip() == "members: 1 customers"
+    assert run("segment", "count", "suv_intent and not members", db=db, check=0).out.strip() == "2"
+    run("customer", "consent", ids[1], "sms", "grant", db=db, check=0)
+    assert out_json("segment", "export", "suv_intent and not members", "--consent", "sms", db=db) == [ids[1]]
+    assert len(out_json("segment", "export", "suv_intent", "--limit", "2", db=db)) == 2
+    tags = out_json("tag", "list", ids[0], db=db)
+    assert {(t["tag"], t["kind"]) for t in tags} == {("suv_intent", "manual"), ("members", "rule")}
+    p = run("tag", "rule", "bad", "tier = gold", db=db, check=1)
+    assert "column 8" in p.err
+    assert run("tag", "check", "leads > 0 and last_lead_at >= now - 30d", check=0).out.strip() == "ok"
+    p = run("segment", "count", "suv_intent and nope", db=db, check=1)
+    assert "unknown tag 'nope'" in p.err
+    assert run("tag", "refresh", db=db, check=0).out.strip() == "rule tags computed: 1"
+    run("tag", "remove", ids[2], "suv_intent", db=db, check=0)
+    assert run("segment", "count", "suv_intent", db=db, check=0).out.strip() == "2"
+    p = run("--dealer", "D1", "segment", "count", "suv_intent", db=db, check=1)
+    assert "scoped" in p.err
+
+
+def test_vehicles(db):
+    c = resolve(db, ("phone", "13800000001"))["customer_id"]
+    run("vehicle", "add", "lsvau218xn2183294", "--model", "星途 LX", "--year", "2025", "--purchased", "2025-12-01",
+        db=db, check=0)
+    run("vehicle", "relate", "LSVAU218XN2183294", c, "owner", "--since", "2025-12-01", db=db, check=0)
+    v = out_json("vehicle", "show", "LSVAU218XN2183294", db=db)
+    assert v["model"] == "星途 LX" and v["people"][0]["customer_id"] == c and v["people"][0]["role"] == "owner"
+    assert out_json("vehicle", "list", c, db=db)[0]["vin"] == "LSVAU218XN2183294"
+    p = run("vehicle", "check", "LSVAU2180N2183294", check=1)
+    assert "check digit is 0, expected X" in p.err
+    run("vehicle", "show", "1M8GDM9AXKP042788", db=db, check=4)

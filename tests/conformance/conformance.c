@@ -400,6 +400,458 @@ static void gets_are_borrowed_until_the_next_call(void **state)
     assert_string_equal(out.dealer_id, "D1");
 }
 
+/* ---- customers and identities (issue 5) ---- */
+
+static const char *cid(int n)
+{
+    static char ids[8][CRM_ID_LEN + 1];
+    snprintf(ids[n % 8], sizeof ids[n % 8], "0190b000-0000-7000-8000-%012d", n);
+    return ids[n % 8];
+}
+
+static void customer_roundtrips_updates_and_honours_scope(void **state)
+{
+    crm_backend *b = *state;
+    crm_customer c = { cid(1), "张伟", "D1", NULL, T0, T0 + 1, 0 };
+    assert_int_equal(b->customer_insert(b, &c), 0);
+    assert_int_equal(b->customer_insert(b, &c), CRM_EEXISTS);
+    crm_customer out;
+    assert_int_equal(b->customer_get(b, &everything, cid(1), &out), 0);
+    assert_string_equal(out.id, cid(1));
+    assert_string_equal(out.name, "张伟");
+    assert_string_equal(out.dealer_id, "D1");
+    assert_null(out.merged_into);
+    assert_int_equal(out.created_at, T0);
+    assert_int_equal(out.updated_at, T0 + 1);
+    crm_scope d1 = { "D1" }, d2 = { "D2" };
+    assert_int_equal(b->customer_get(b, &d1, cid(1), &out), 0);
+    assert_int_equal(b->customer_get(b, &d2, cid(1), &out), CRM_ENOTFOUND);
+    c.name = NULL;
+    c.merged_into = cid(2);
+    c.updated_at = T0 + 2;
+    assert_int_equal(b->customer_update(b, &c), 0);
+    assert_int_equal(b->customer_get(b, &everything, cid(1), &out), 0);
+    assert_null(out.name);
+    assert_string_equal(out.merged_into, cid(2));
+    assert_int_equal(out.updated_at, T0 + 2);
+    crm_customer missing = { cid(3), NULL, NULL, NULL, T0, T0, 0 };
+    assert_int_equal(b->customer_update(b, &missing), CRM_ENOTFOUND);
+    assert_int_equal(b->customer_get(b, &everything, cid(3), &out), CRM_ENOTFOUND);
+}
+
+static size_t identity_count(crm_backend *b, const char *customer_id)
+{
+    crm_backend_iter *it;
+    assert_int_equal(b->identity_scan(b, customer_id, &it), 0);
+    crm_identity r;
+    size_t n = 0;
+    int rc;
+    while ((rc = it->next(it, &r)) == 0) {
+        assert_string_equal(r.customer_id, customer_id);
+        n++;
+    }
+    assert_int_equal(rc, CRM_ITEROVER);
+    it->free(it);
+    return n;
+}
+
+static void identities_are_unique_found_moved_and_scanned(void **state)
+{
+    crm_backend *b = *state;
+    crm_identity phone = { CRM_IDENTITY_PHONE, "", "13812345678", cid(1), cid(1), T0 };
+    crm_identity openid = { CRM_IDENTITY_WECHAT_OPENID, "wx1", "oAbC", cid(1), cid(1), T0 + 1 };
+    crm_identity openid2 = { CRM_IDENTITY_WECHAT_OPENID, "wx2", "oAbC", cid(2), cid(2), T0 + 2 };
+    assert_int_equal(b->identity_insert(b, &phone), 0);
+    assert_int_equal(b->identity_insert(b, &openid), 0);
+    assert_int_equal(b->identity_insert(b, &openid2), 0); /* same openid, another app */
+    crm_identity taken = phone;
+    taken.customer_id = taken.origin_id = cid(2);
+    assert_int_equal(b->identity_insert(b, &taken), CRM_EEXISTS);
+
+    crm_identity out;
+    assert_int_equal(b->identity_find(b, CRM_IDENTITY_WECHAT_OPENID, "wx1", "oAbC", &out), 0);
+    assert_int_equal(out.kind, CRM_IDENTITY_WECHAT_OPENID);
+    assert_string_equal(out.app_id, "wx1");
+    assert_string_equal(out.value, "oAbC");
+    assert_string_equal(out.customer_id, cid(1));
+    assert_string_equal(out.origin_id, cid(1));
+    assert_int_equal(out.created_at, T0 + 1);
+    assert_int_equal(b->identity_find(b, CRM_IDENTITY_EMAIL, "", "13812345678", &out), CRM_ENOTFOUND);
+    assert_int_equal(identity_count(b, cid(1)), 2);
+
+    /* Move all of 1's to 2, then only those that started at 1 back. */
+    size_t moved = 0;
+    assert_int_equal(b->identity_move(b, cid(1), cid(2), NULL, &moved), 0);
+    assert_int_equal(moved, 2);
+    assert_int_equal(identity_count(b, cid(1)), 0);
+    assert_int_equal(identity_count(b, cid(2)), 3);
+    assert_int_equal(b->identity_find(b, CRM_IDENTITY_PHONE, "", "13812345678", &out), 0);
+    assert_string_equal(out.customer_id, cid(2));
+    assert_string_equal(out.origin_id, cid(1));
+    assert_int_equal(b->identity_move(b, cid(2), cid(1), cid(1), &moved), 0);
+    assert_int_equal(moved, 2);
+    assert_int_equal(identity_count(b, cid(2)), 1);
+    assert_int_equal(b->identity_move(b, cid(5), cid(1), NULL, NULL), 0);
+}
+
+static int count_ids(const char *id, void *payload)
+{
+    size_t *n = payload;
+    (*n)++;
+    (void)id;
+    return 0;
+}
+
+static void leads_are_found_by_customer_within_the_scope(void **state)
+{
+    crm_backend *b = *state;
+    crm_lead l1 = make_lead(1, "D1", T0), l2 = make_lead(2, "D2", T0 + 1), l3 = make_lead(3, "D1", T0 + 2);
+    l1.customer_id = cid(1);
+    l2.customer_id = cid(1);
+    l3.customer_id = cid(2);
+    assert_int_equal(b->lead_insert(b, &l1), 0);
+    assert_int_equal(b->lead_insert(b, &l2), 0);
+    assert_int_equal(b->lead_insert(b, &l3), 0);
+    size_t n = 0;
+    assert_int_equal(b->lead_find_by_customer(b, &everything, cid(1), count_ids, &n), 0);
+    assert_int_equal(n, 2);
+    crm_scope d2 = { "D2" };
+    n = 0;
+    assert_int_equal(b->lead_find_by_customer(b, &d2, cid(1), count_ids, &n), 0);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(b->lead_find_by_customer(b, &everything, cid(7), count_ids, &n), 0);
+    assert_int_equal(n, 0);
+}
+
+/* ---- members and points (issue 5) ---- */
+
+static crm_points_txn make_txn(int n, const char *customer, crm_points_kind kind, int64_t points, int64_t expires)
+{
+    static char ids[16][CRM_ID_LEN + 1], keys[16][16];
+    snprintf(ids[n % 16], sizeof ids[0], "0190c000-0000-7000-8000-%012d", n);
+    snprintf(keys[n % 16], sizeof keys[0], "key-%d", n);
+    crm_points_txn t = { ids[n % 16], customer, kind, points, kind == CRM_POINTS_ACCRUAL ? points : 0, expires,
+                         keys[n % 16], NULL, NULL, "购车积分", T0 + n };
+    return t;
+}
+
+static void members_roundtrip_and_honour_scope(void **state)
+{
+    crm_backend *b = *state;
+    crm_customer c = { cid(1), NULL, "D1", NULL, T0, T0, 0 };
+    assert_int_equal(b->customer_insert(b, &c), 0);
+    crm_member m = { cid(1), "M-1", "gold", T0 + 1, T0, 250, T0 + 2 };
+    assert_int_equal(b->member_insert(b, &m), 0);
+    assert_int_equal(b->member_insert(b, &m), CRM_EEXISTS);
+    crm_member other = { cid(2), "M-1", NULL, T0, T0, 0, T0 };
+    assert_int_equal(b->member_insert(b, &other), CRM_EEXISTS); /* number taken */
+    crm_member out;
+    assert_int_equal(b->member_get(b, &everything, cid(1), &out), 0);
+    assert_string_equal(out.member_no, "M-1");
+    assert_string_equal(out.tier, "gold");
+    assert_int_equal(out.tier_since, T0 + 1);
+    assert_int_equal(out.enrolled_at, T0);
+    assert_int_equal(out.balance, 250);
+    assert_int_equal(out.updated_at, T0 + 2);
+    crm_scope d1 = { "D1" }, d2 = { "D2" };
+    assert_int_equal(b->member_get(b, &d1, cid(1), &out), 0);
+    assert_int_equal(b->member_get(b, &d2, cid(1), &out), CRM_ENOTFOUND);
+    m.tier = NULL;
+    m.balance = -5;
+    assert_int_equal(b->member_update(b, &m), 0);
+    assert_int_equal(b->member_get(b, &everything, cid(1), &out), 0);
+    assert_null(out.tier);
+    assert_int_equal(out.balance, -5);
+    assert_int_equal(b->member_update(b, &other), CRM_ENOTFOUND);
+}
+
+static size_t scan_txns(crm_backend_iter *it, const char **first_id)
+{
+    crm_points_txn t;
+    size_t n = 0;
+    int rc;
+    static char first[CRM_ID_LEN + 1];
+    first[0] = '\0';
+    while ((rc = it->next(it, &t)) == 0)
+        if (n++ == 0)
+            snprintf(first, sizeof first, "%s", t.id);
+    assert_int_equal(rc, CRM_ITEROVER);
+    it->free(it);
+    if (first_id)
+        *first_id = first;
+    return n;
+}
+
+static void points_transactions_batches_and_uses(void **state)
+{
+    crm_backend *b = *state;
+    crm_points_txn never = make_txn(1, cid(1), CRM_POINTS_ACCRUAL, 100, 0);
+    crm_points_txn late = make_txn(2, cid(1), CRM_POINTS_ACCRUAL, 100, T0 + 90 * DAY);
+    crm_points_txn soon = make_txn(3, cid(1), CRM_POINTS_ACCRUAL, 100, T0 + 30 * DAY);
+    crm_points_txn theirs = make_txn(4, cid(2), CRM_POINTS_ACCRUAL, 7, T0 + 10 * DAY);
+    assert_int_equal(b->points_insert(b, &never), 0);
+    assert_int_equal(b->points_insert(b, &late), 0);
+    assert_int_equal(b->points_insert(b, &soon), 0);
+    assert_int_equal(b->points_insert(b, &theirs), 0);
+    crm_points_txn dup = make_txn(5, cid(1), CRM_POINTS_REDEMPTION, -1, 0);
+    dup.idempotency_key = "key-1";
+    assert_int_equal(b->points_insert(b, &dup), CRM_EEXISTS);
+
+    crm_points_txn out;
+    assert_int_equal(b->points_get(b, late.id, &out), 0);
+    assert_string_equal(out.customer_id, cid(1));
+    assert_int_equal(out.kind, CRM_POINTS_ACCRUAL);
+    assert_int_equal(out.points, 100);
+    assert_int_equal(out.remaining, 100);
+    assert_int_equal(out.expires_at, T0 + 90 * DAY);
+    assert_string_equal(out.idempotency_key, "key-2");
+    assert_null(out.reverses);
+    assert_null(out.reversed_by);
+    assert_string_equal(out.reason, "购车积分");
+    assert_int_equal(out.created_at, T0 + 2);
+    assert_int_equal(b->points_find_key(b, "key-3", &out), 0);
+    assert_string_equal(out.id, soon.id);
+    assert_int_equal(b->points_find_key(b, "nope", &out), CRM_ENOTFOUND);
+    assert_int_equal(b->points_get(b, cid(7), &out), CRM_ENOTFOUND);
+
+    /* The ledger in append order; live batches by expiry, never last. */
+    crm_backend_iter *it;
+    const char *first;
+    assert_int_equal(b->points_scan(b, cid(1), &it), 0);
+    assert_int_equal(scan_txns(it, &first), 3);
+    assert_string_equal(first, never.id);
+    assert_int_equal(b->points_batch_scan(b, cid(1), T0, 0, &it), 0);
+    assert_int_equal(scan_txns(it, &first), 3);
+    assert_string_equal(first, soon.id);
+    assert_int_equal(b->points_batch_scan(b, cid(1), T0 + 30 * DAY, 0, &it), 0);
+    assert_int_equal(scan_txns(it, &first), 2); /* soon expired at its instant */
+    assert_string_equal(first, late.id);
+    /* Expired batches, everyone's or one member's. */
+    assert_int_equal(b->points_batch_scan(b, NULL, T0 + 30 * DAY, 1, &it), 0);
+    assert_int_equal(scan_txns(it, &first), 2);
+    assert_string_equal(first, theirs.id);
+    assert_int_equal(b->points_batch_scan(b, cid(1), T0 + 30 * DAY, 1, &it), 0);
+    assert_int_equal(scan_txns(it, NULL), 1);
+
+    /* Used up batches drop out; reversed_by is kept. */
+    soon.remaining = 0;
+    soon.reversed_by = cid(3);
+    assert_int_equal(b->points_update(b, &soon), 0);
+    assert_int_equal(b->points_get(b, soon.id, &out), 0);
+    assert_int_equal(out.remaining, 0);
+    assert_string_equal(out.reversed_by, cid(3));
+    assert_int_equal(b->points_batch_scan(b, cid(1), T0, 0, &it), 0);
+    assert_int_equal(scan_txns(it, NULL), 2);
+    crm_points_txn ghost = make_txn(9, cid(1), CRM_POINTS_ACCRUAL, 1, 0);
+    assert_int_equal(b->points_update(b, &ghost), CRM_ENOTFOUND);
+
+    crm_points_use u1 = { dup.id, late.id, 60 }, u2 = { dup.id, never.id, 40 };
+    assert_int_equal(b->points_use_insert(b, &u1), 0);
+    assert_int_equal(b->points_use_insert(b, &u2), 0);
+    assert_int_equal(b->points_use_scan(b, dup.id, &it), 0);
+    crm_points_use u;
+    int64_t total = 0;
+    size_t n = 0;
+    int rc;
+    while ((rc = it->next(it, &u)) == 0) {
+        assert_string_equal(u.txn_id, dup.id);
+        total += u.points;
+        n++;
+    }
+    assert_int_equal(rc, CRM_ITEROVER);
+    it->free(it);
+    assert_int_equal(n, 2);
+    assert_int_equal(total, 100);
+}
+
+/* ---- tags and facts (issue 5) ---- */
+
+static void tags_store_bitmaps_and_assignments(void **state)
+{
+    crm_backend *b = *state;
+    static const unsigned char blob[] = { 0x3A, 0x30, 0, 0, 0, 0, 0, 0 }; /* opaque bytes with NULs */
+    crm_tag_record t = { "vip", CRM_TAG_MANUAL, NULL, T0, blob, sizeof blob };
+    assert_int_equal(b->tag_put(b, &t), 0);
+    crm_tag_record r2 = { "recent", CRM_TAG_RULE, "leads > 0", T0 + 1, blob, 3 };
+    assert_int_equal(b->tag_put(b, &r2), 0);
+    crm_tag_record out;
+    assert_int_equal(b->tag_get(b, "vip", &out), 0);
+    assert_string_equal(out.name, "vip");
+    assert_int_equal(out.kind, CRM_TAG_MANUAL);
+    assert_null(out.rule);
+    assert_int_equal(out.updated_at, T0);
+    assert_int_equal(out.bitmap_len, sizeof blob);
+    assert_memory_equal(out.bitmap, blob, sizeof blob);
+    t.bitmap_len = 2;
+    t.updated_at = T0 + 5;
+    assert_int_equal(b->tag_put(b, &t), 0); /* replaces */
+    assert_int_equal(b->tag_get(b, "vip", &out), 0);
+    assert_int_equal(out.bitmap_len, 2);
+    assert_int_equal(out.updated_at, T0 + 5);
+    assert_int_equal(b->tag_get(b, "nope", &out), CRM_ENOTFOUND);
+    crm_backend_iter *it;
+    assert_int_equal(b->tag_scan(b, &it), 0);
+    assert_int_equal(it->next(it, &out), 0);
+    assert_string_equal(out.name, "recent");
+    assert_string_equal(out.rule, "leads > 0");
+    assert_int_equal(it->next(it, &out), 0);
+    assert_string_equal(out.name, "vip");
+    assert_int_equal(it->next(it, &out), CRM_ITEROVER);
+    it->free(it);
+
+    crm_tag_assignment a = { cid(1), "vip", "dcc", T0 }, a2 = { cid(1), "suv", "campaign", T0 + 1 };
+    assert_int_equal(b->tag_assignment_put(b, &a), 0);
+    assert_int_equal(b->tag_assignment_put(b, &a2), 0);
+    a.source = "app";
+    assert_int_equal(b->tag_assignment_put(b, &a), 0); /* replaces */
+    crm_tag_assignment ao;
+    assert_int_equal(b->tag_assignment_scan(b, cid(1), &it), 0);
+    assert_int_equal(it->next(it, &ao), 0);
+    assert_string_equal(ao.tag, "suv");
+    assert_int_equal(it->next(it, &ao), 0);
+    assert_string_equal(ao.tag, "vip");
+    assert_string_equal(ao.source, "app");
+    assert_string_equal(ao.customer_id, cid(1));
+    assert_int_equal(ao.assigned_at, T0);
+    assert_int_equal(it->next(it, &ao), CRM_ITEROVER);
+    it->free(it);
+    int deleted = -1;
+    assert_int_equal(b->tag_assignment_delete(b, cid(1), "vip", &deleted), 0);
+    assert_int_equal(deleted, 1);
+    assert_int_equal(b->tag_assignment_delete(b, cid(1), "vip", &deleted), 0);
+    assert_int_equal(deleted, 0);
+}
+
+static void customer_facts_join_members_and_leads(void **state)
+{
+    crm_backend *b = *state;
+    crm_customer c1 = { cid(1), "张伟", "D1", NULL, T0, T0, 0 }, c2 = { cid(2), NULL, NULL, NULL, T0 + 1, T0, 0 },
+                 c3 = { cid(3), NULL, NULL, cid(1), T0 + 2, T0, 0 };
+    assert_int_equal(b->customer_insert(b, &c1), 0);
+    assert_int_equal(b->customer_insert(b, &c2), 0);
+    assert_int_equal(b->customer_insert(b, &c3), 0);
+    crm_member m = { cid(1), "M-1", "gold", T0, T0 + 3, 70, T0 };
+    assert_int_equal(b->member_insert(b, &m), 0);
+    crm_lead l1 = make_lead(1, "D1", T0 + 10), l2 = make_lead(2, "D1", T0 + 20);
+    l1.customer_id = l2.customer_id = cid(1);
+    l2.model = "瑶光";
+    l2.channel = "dcc";
+    assert_int_equal(b->lead_insert(b, &l1), 0);
+    assert_int_equal(b->lead_insert(b, &l2), 0);
+
+    crm_customer out;
+    assert_int_equal(b->customer_get(b, &everything, cid(2), &out), 0);
+    int64_t num2 = out.num;
+    assert_true(num2 > 0);
+    assert_int_equal(b->customer_get_num(b, &everything, num2, &out), 0);
+    assert_string_equal(out.id, cid(2));
+    crm_scope d1 = { "D1" };
+    assert_int_equal(b->customer_get_num(b, &d1, num2, &out), CRM_ENOTFOUND);
+
+    crm_backend_iter *it;
+    assert_int_equal(b->customer_facts_scan(b, T0 + 100, CRM_FACTS_MEMBER | CRM_FACTS_LEADS | CRM_FACTS_VEHICLES, &it), 0);
+    crm_customer_facts f;
+    assert_int_equal(it->next(it, &f), 0);
+    assert_string_equal(f.id, cid(1));
+    assert_string_equal(f.dealer_id, "D1");
+    assert_string_equal(f.name, "张伟");
+    assert_int_equal(f.created_at, T0);
+    assert_int_equal(f.member, 1);
+    assert_string_equal(f.tier, "gold");
+    assert_int_equal(f.balance, 70);
+    assert_int_equal(f.enrolled_at, T0 + 3);
+    assert_int_equal(f.leads, 2);
+    assert_string_equal(f.model, "瑶光");
+    assert_string_equal(f.channel, "dcc");
+    assert_int_equal(f.last_lead_at, T0 + 20);
+    assert_int_equal(f.vehicles, 0);
+    assert_int_equal(it->next(it, &f), 0);
+    assert_string_equal(f.id, cid(2));
+    assert_int_equal(f.num, num2);
+    assert_int_equal(f.member, 0);
+    assert_null(f.tier);
+    assert_int_equal(f.leads, 0);
+    assert_null(f.model);
+    assert_int_equal(it->next(it, &f), CRM_ITEROVER); /* cid(3) was merged away */
+    it->free(it);
+
+    /* Without the parts not asked for: the customer row only. */
+    assert_int_equal(b->customer_facts_scan(b, T0 + 100, 0, &it), 0);
+    assert_int_equal(it->next(it, &f), 0);
+    assert_string_equal(f.id, cid(1));
+    assert_string_equal(f.dealer_id, "D1");
+    assert_int_equal(f.created_at, T0);
+    assert_int_equal(f.member, 0);
+    assert_int_equal(f.leads, 0);
+    it->free(it);
+
+    /* Every customer in scope, merged ones too, by number. */
+    assert_int_equal(b->customer_scan(b, &everything, &it), 0);
+    size_t n = 0;
+    int64_t last = 0;
+    while (it->next(it, &out) == 0) {
+        assert_true(out.num > last);
+        last = out.num;
+        n++;
+    }
+    it->free(it);
+    assert_int_equal(n, 3);
+    assert_int_equal(b->customer_scan(b, &d1, &it), 0);
+    assert_int_equal(it->next(it, &out), 0);
+    assert_string_equal(out.id, cid(1));
+    assert_string_equal(out.name, "张伟");
+    assert_int_equal(it->next(it, &out), CRM_ITEROVER);
+    it->free(it);
+}
+
+/* ---- vehicles (issue 5) ---- */
+
+static void vehicles_and_their_people(void **state)
+{
+    crm_backend *b = *state;
+    crm_vehicle v = { "LSVAU218XN2183294", "星途 LX", 2025, T0 - DAY, 0, T0, T0 };
+    assert_int_equal(b->vehicle_put(b, &v), 0);
+    crm_vehicle out;
+    assert_int_equal(b->vehicle_get(b, v.vin, &out), 0);
+    assert_string_equal(out.model, "星途 LX");
+    assert_int_equal(out.year, 2025);
+    assert_int_equal(out.purchased_at, T0 - DAY);
+    assert_int_equal(out.serviced_at, 0);
+    assert_int_equal(out.created_at, T0);
+    v.serviced_at = T0 + DAY;
+    v.updated_at = T0 + DAY;
+    assert_int_equal(b->vehicle_put(b, &v), 0); /* replaces */
+    assert_int_equal(b->vehicle_get(b, v.vin, &out), 0);
+    assert_int_equal(out.serviced_at, T0 + DAY);
+    assert_int_equal(b->vehicle_get(b, "1M8GDM9AXKP042788", &out), CRM_ENOTFOUND);
+
+    crm_vehicle_person owner = { v.vin, cid(1), CRM_VEHICLE_OWNER, T0, 0 };
+    crm_vehicle_person driver = { v.vin, cid(2), CRM_VEHICLE_DRIVER, T0 - DAY, T0 + DAY };
+    assert_int_equal(b->vehicle_person_put(b, &owner), 0);
+    assert_int_equal(b->vehicle_person_put(b, &driver), 0);
+    owner.until = T0 + 5 * DAY;
+    assert_int_equal(b->vehicle_person_put(b, &owner), 0); /* replaces */
+    crm_backend_iter *it;
+    crm_vehicle_person r;
+    assert_int_equal(b->vehicle_person_scan(b, v.vin, NULL, &it), 0);
+    assert_int_equal(it->next(it, &r), 0);
+    assert_string_equal(r.customer_id, cid(2)); /* by since */
+    assert_int_equal(r.role, CRM_VEHICLE_DRIVER);
+    assert_int_equal(r.until, T0 + DAY);
+    assert_int_equal(it->next(it, &r), 0);
+    assert_string_equal(r.customer_id, cid(1));
+    assert_int_equal(r.until, T0 + 5 * DAY);
+    assert_int_equal(it->next(it, &r), CRM_ITEROVER);
+    it->free(it);
+    assert_int_equal(b->vehicle_person_scan(b, NULL, cid(1), &it), 0);
+    assert_int_equal(it->next(it, &r), 0);
+    assert_string_equal(r.vin, v.vin);
+    assert_int_equal(r.since, T0);
+    assert_int_equal(it->next(it, &r), CRM_ITEROVER);
+    it->free(it);
+}
+
 /* ---- work orders (issue 6) ---- */
 
 /* A work order with every field set, numbered n (strings static per slot). */
@@ -468,7 +920,7 @@ static void assert_wo_equal(const crm_workorder *a, const crm_workorder *b)
 static void workorder_roundtrips_and_updates(void **state)
 {
     crm_backend *b = *state;
-    if (b->version < 2)
+    if (b->version < CRM_BACKEND_VERSION_WORKORDERS)
         skip();
     crm_workorder w = make_wo(1, "D1", T0), out;
     assert_int_equal(b->workorder_insert(b, &w), 0);
@@ -496,7 +948,7 @@ static void workorder_roundtrips_and_updates(void **state)
 static void workorder_get_honours_scope(void **state)
 {
     crm_backend *b = *state;
-    if (b->version < 2)
+    if (b->version < CRM_BACKEND_VERSION_WORKORDERS)
         skip();
     crm_workorder w1 = make_wo(1, "D1", T0), w2 = make_wo(2, NULL, T0);
     assert_int_equal(b->workorder_insert(b, &w1), 0);
@@ -533,7 +985,7 @@ static size_t wo_scan_count(crm_backend *b, const crm_scope *scope, const crm_wo
 static void workorder_scan_filters_and_orders(void **state)
 {
     crm_backend *b = *state;
-    if (b->version < 2)
+    if (b->version < CRM_BACKEND_VERSION_WORKORDERS)
         skip();
     /* Inserted newest first; the scan returns them oldest first. */
     for (int i = 9; i >= 0; i--) {
@@ -575,7 +1027,7 @@ static void workorder_scan_filters_and_orders(void **state)
 static void comments_append_and_scan_in_order(void **state)
 {
     crm_backend *b = *state;
-    if (b->version < 2)
+    if (b->version < CRM_BACKEND_VERSION_WORKORDERS)
         skip();
     crm_workorder w = make_wo(1, "D1", T0);
     assert_int_equal(b->workorder_insert(b, &w), 0);
@@ -614,7 +1066,7 @@ static void comments_append_and_scan_in_order(void **state)
 static void workorder_writes_roll_back(void **state)
 {
     crm_backend *b = *state;
-    if (b->version < 2)
+    if (b->version < CRM_BACKEND_VERSION_WORKORDERS)
         skip();
     crm_workorder w = make_wo(1, "D1", T0), out;
     assert_int_equal(b->tx_begin(b), 0);
@@ -632,7 +1084,7 @@ static void workorder_writes_roll_back(void **state)
 static void events_scan_by_kind_since(void **state)
 {
     crm_backend *b = *state;
-    if (b->version < 2)
+    if (b->version < CRM_BACKEND_VERSION_WORKORDERS)
         skip();
     static const struct {
         const char *kind, *dealer;
@@ -695,6 +1147,14 @@ int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
         T(comments_append_and_scan_in_order),
         T(workorder_writes_roll_back),
         T(events_scan_by_kind_since),
+        T(customer_roundtrips_updates_and_honours_scope),
+        T(identities_are_unique_found_moved_and_scanned),
+        T(leads_are_found_by_customer_within_the_scope),
+        T(members_roundtrip_and_honour_scope),
+        T(points_transactions_batches_and_uses),
+        T(tags_store_bitmaps_and_assignments),
+        T(customer_facts_join_members_and_leads),
+        T(vehicles_and_their_people),
     };
 #undef T
     return cmocka_run_group_tests_name(name, tests, NULL, NULL);

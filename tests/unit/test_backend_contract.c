@@ -137,13 +137,34 @@ static void registration_checks_the_version(void **state)
     assert_null(db);
     c->parent.version = CRM_BACKEND_VERSION + 1;
     assert_int_equal(crm_db_open_backend(&db, &c->parent), CRM_EINVALID);
-    c->parent.version = CRM_BACKEND_VERSION;
+    /* Claiming a later version requires the members that version added. */
+    c->parent.version = CRM_BACKEND_VERSION_WORKORDERS;
+    assert_int_equal(crm_db_open_backend(&db, &c->parent), CRM_EINVALID);
+    assert_non_null(strstr(crm_error_last()->message, "backend.workorder_insert"));
+    c->parent.version = CRM_BACKEND_VERSION_CUSTOMERS;
+    assert_int_equal(crm_db_open_backend(&db, &c->parent), CRM_EINVALID);
+    assert_non_null(strstr(crm_error_last()->message, "backend.workorder_insert"));
+    c->parent.version = 1;
     c->parent.event_scan = NULL;
     assert_int_equal(crm_db_open_backend(&db, &c->parent), CRM_EINVALID);
     assert_non_null(strstr(crm_error_last()->message, "backend.event_scan"));
     /* On failure the caller still owns the backend. */
     c->parent.free(&c->parent);
     assert_int_equal(crm_db_open_backend(&db, NULL), CRM_EINVALID);
+}
+
+static void an_older_backend_says_what_it_lacks(void **state)
+{
+    (void)state;
+    counting_backend *c = counting_new();
+    crm_db *db;
+    assert_int_equal(crm_db_open_backend(&db, &c->parent), 0);
+    crm_resolve_result r;
+    int rc = crm_customer_resolve_json(&r, db, "{\"identities\":[{\"kind\":\"phone\",\"value\":\"13800000000\"}]}",
+                                       NULL);
+    assert_int_equal(rc, CRM_ESTORAGE);
+    assert_non_null(strstr(crm_error_last()->message, "does not support customers"));
+    crm_db_close(db);
 }
 
 static void every_read_carries_the_scope(void **state)
@@ -240,6 +261,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(registration_checks_the_version),
+        cmocka_unit_test(an_older_backend_says_what_it_lacks),
         cmocka_unit_test(every_read_carries_the_scope),
         cmocka_unit_test(each_ingest_is_one_transaction),
         cmocka_unit_test(a_failing_step_rolls_back_the_write),

@@ -33,6 +33,8 @@ from ._errors import (
 __all__ = [
     "open",
     "version",
+    "check_rule",
+    "check_vin",
     "Db",
     "LeadIterator",
     "EventIterator",
@@ -367,6 +369,139 @@ class Db:
         return _json.loads(self._h.slaReportJson(_doc(policy), by, _to_ms(as_of, "as_of"),
                                                  _to_ms(created_from, "created_from"),
                                                  _to_ms(created_to, "created_to")))
+
+    # -- customers, members, points, tags, segments, vehicles -----------------
+
+    def _call(self, op, **args):
+        return _json.loads(self._h.call(op, _json.dumps(args, ensure_ascii=False)))
+
+    def resolve_customer(self, doc, merge_rules=None):
+        """Resolve identities to one customer: create, link or merge.
+
+        ``doc``: {"name": ..., "dealer_id": ..., "identities": [{"kind":
+        "phone", "value": ...}, {"kind": "wechat_openid", "app_id": ...,
+        "value": ...}]} (a dict or JSON text); ``merge_rules``: {"merge_on":
+        [kinds]} or None for the defaults. Returns {"outcome": "created" |
+        "linked" | "merged", "customer_id", "identities_added", "merged"}.
+        """
+        return self._call("customer.resolve", doc=doc, merge_rules=merge_rules)
+
+    def resolve_lead(self, lead_id, merge_rules=None):
+        """Resolve a lead's identities to a customer and set its customer_id."""
+        return self._call("customer.resolve_lead", lead_id=lead_id, merge_rules=merge_rules)
+
+    def customer(self, customer_id):
+        """The customer 360 view: identities, leads, member, tags, vehicles."""
+        return self._call("customer.view", id=customer_id)
+
+    def find_customer(self, kind, value, app_id=None):
+        """The id of the customer an identity belongs to (NotFoundError if none)."""
+        return self._call("customer.find", kind=kind, value=value, app_id=app_id)
+
+    def unmerge_customer(self, customer_id):
+        """Undo the merge of a customer that was merged into another."""
+        self._call("customer.unmerge", id=customer_id)
+
+    def set_consent(self, customer_id, channel, granted=True):
+        """Record a customer's marketing consent for a channel ("sms", "wechat", ...)."""
+        self._call("customer.consent", id=customer_id, channel=channel, granted=1 if granted else 0)
+
+    def enrol(self, customer_id, member_no, rules=None):
+        """Enrol a customer as a member; ``rules``: the loyalty rules (dict or JSON)."""
+        self._call("member.enrol", customer_id=customer_id, member_no=member_no, rules=rules)
+
+    def member(self, customer_id, rules=None):
+        """A member as a dict (with qualifying_points and benefits when rules are given)."""
+        return self._call("member.get", customer_id=customer_id, rules=rules)
+
+    def evaluate_tier(self, customer_id, rules):
+        """Re-evaluate a member's tier now; True when it changed."""
+        return self._call("member.retier", customer_id=customer_id, rules=rules)
+
+    def accrue(self, customer_id, points, key, expires_at=None, reason=None, rules=None):
+        """Accrue points in a batch that expires at ``expires_at`` (ms or datetime; None: never).
+
+        ``key`` is the idempotency key: a retry returns the first result with
+        "replayed": True. Returns {"txn_id", "balance", "replayed"}.
+        """
+        return self._call("points.accrue", customer_id=customer_id, points=points, key=key,
+                          expires_at=_to_ms(expires_at, "expires_at"), reason=reason, rules=rules)
+
+    def redeem(self, customer_id, points, key, reason=None, rules=None):
+        """Redeem points, earliest-expiring first; ConflictError when the balance is short."""
+        return self._call("points.redeem", customer_id=customer_id, points=points, key=key,
+                          reason=reason, rules=rules)
+
+    def reverse(self, txn_id, key, reason=None, rules=None):
+        """Reverse an accrual or a redemption (once)."""
+        return self._call("points.reverse", txn_id=txn_id, key=key, reason=reason, rules=rules)
+
+    def expire_points(self):
+        """The expiry run; returns how many batches expired."""
+        return self._call("points.expire")
+
+    def ledger(self, customer_id):
+        """A member's points ledger: a list of transactions, oldest first."""
+        return self._call("points.ledger", customer_id=customer_id)
+
+    def tag(self, customer_id, tag, source):
+        """Assign a manual tag, with its source."""
+        self._call("tag.assign", customer_id=customer_id, tag=tag, source=source)
+
+    def untag(self, customer_id, tag):
+        """Remove a manual tag."""
+        self._call("tag.remove", customer_id=customer_id, tag=tag)
+
+    def define_rule_tag(self, tag, rule):
+        """Define a rule tag and compute it now; returns how many customers have it."""
+        return self._call("tag.rule", tag=tag, rule=rule)
+
+    def refresh_rule_tags(self):
+        """Compute every rule tag again; returns how many."""
+        return self._call("tag.refresh")
+
+    def tags(self, customer_id):
+        """A customer's tags: [{"tag", "kind", "source", "assigned_at"}]."""
+        return self._call("tag.list", customer_id=customer_id)
+
+    def segment_count(self, expr):
+        """How many customers a segment (tags with and/or/not) has."""
+        return self._call("segment.count", expr=expr)
+
+    def segment(self, expr, consent=None, limit=None):
+        """The customer ids of a segment; with ``consent``, only who consented to that channel."""
+        return self._call("segment.export", expr=expr, consent=consent, limit=limit or 0)
+
+    def put_vehicle(self, vin, model, year, purchased_at=None, serviced_at=None):
+        """Register or update a vehicle (the VIN is validated)."""
+        self._call("vehicle.put", vin=vin, model=model, year=year,
+                   purchased_at=_to_ms(purchased_at, "purchased_at"),
+                   serviced_at=_to_ms(serviced_at, "serviced_at"))
+
+    def relate_vehicle(self, vin, customer_id, role, since=None, until=None):
+        """Relate a customer to a vehicle as "owner" or "driver"."""
+        self._call("vehicle.relate", vin=vin, customer_id=customer_id, role=role,
+                   since=_to_ms(since, "since"), until=_to_ms(until, "until"))
+
+    def vehicle(self, vin):
+        """A vehicle and its people."""
+        return self._call("vehicle.get", vin=vin)
+
+    def vehicles(self, customer_id):
+        """A customer's vehicles."""
+        return self._call("vehicle.list", customer_id=customer_id)
+
+
+def check_rule(rule):
+    """Check a rule tag's expression; InvalidInputError names the column."""
+    with open(":memory:") as db:
+        db._call("tag.check", rule=rule)
+
+
+def check_vin(vin):
+    """Validate a VIN (17 characters, no I/O/Q, check digit); InvalidInputError says why."""
+    with open(":memory:") as db:
+        db._call("vehicle.check", vin=vin)
 
 
 class _Iterator:

@@ -30,13 +30,21 @@
 #include "../lead.h"
 #include "../event.h"
 #include "../workorder.h"
+#include "../customer.h"
+#include "../member.h"
+#include "../tag.h"
+#include "../vehicle.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /** The version of struct crm_backend that this header declares. */
-#define CRM_BACKEND_VERSION 2
+#define CRM_BACKEND_VERSION 3
+
+/** The version that added each later part of the struct. */
+#define CRM_BACKEND_VERSION_WORKORDERS 2 /**< work orders, comments, events by kind */
+#define CRM_BACKEND_VERSION_CUSTOMERS 3  /**< customers, identities, members, points, tags, vehicles */
 
 /** What a read or a list may see. */
 typedef struct crm_scope {
@@ -47,7 +55,10 @@ typedef struct crm_scope {
 typedef struct crm_backend_iter crm_backend_iter;
 struct crm_backend_iter {
     /**
-     * Fill *record (a crm_lead or crm_event, by the scan that made the
+     * Fill *record (a crm_lead, crm_event, crm_identity, crm_points_txn,
+     * crm_points_use, crm_customer_facts, crm_tag_record,
+     * crm_tag_assignment, crm_vehicle_person or crm_customer, by the scan
+     * that made the
      * iterator) with the next row, borrowed until the next call.
      * @return 0, CRM_ITEROVER, or an error
      */
@@ -55,6 +66,54 @@ struct crm_backend_iter {
     /** Release the cursor. */
     void (*free)(crm_backend_iter *iter);
 };
+
+/** What one transaction drew from one batch (points_use_scan records). */
+typedef struct crm_points_use {
+    const char *txn_id;
+    const char *batch_id;
+    int64_t points;
+} crm_points_use;
+
+/** A tag as stored: its definition and its customers as a bitmap. */
+typedef struct crm_tag_record {
+    const char *name;
+    crm_tag_kind kind;
+    const char *rule;     /**< the expression of a rule tag, else NULL */
+    int64_t updated_at;   /**< Unix ms: last assignment, or when the rule ran */
+    const void *bitmap;   /**< customer numbers, CRoaring portable serialisation; opaque to the backend */
+    size_t bitmap_len;
+} crm_tag_record;
+
+/** One manual assignment of a tag to a customer. */
+typedef struct crm_tag_assignment {
+    const char *customer_id;
+    const char *tag;
+    const char *source;
+    int64_t assigned_at;
+} crm_tag_assignment;
+
+/** What rule tags can see of one customer (customer_facts_scan records). */
+typedef struct crm_customer_facts {
+    int64_t num;
+    const char *id;
+    const char *dealer_id;
+    const char *name;
+    int64_t created_at;
+    int member;            /**< 1 when a member */
+    const char *tier;      /**< NULL when not a member or no tier */
+    int64_t balance;
+    int64_t enrolled_at;
+    int64_t leads;         /**< number of leads with this customer_id */
+    const char *model;     /**< of the latest lead, or NULL */
+    const char *channel;   /**< of the latest lead, or NULL */
+    int64_t last_lead_at;  /**< created_at of the latest lead, 0 without leads */
+    int64_t vehicles;      /**< vehicles owned or driven at `now` */
+} crm_customer_facts;
+
+/** Parts of crm_customer_facts beyond the customer row (customer_facts_scan's needs). */
+#define CRM_FACTS_MEMBER 1u   /**< member, tier, balance, enrolled_at */
+#define CRM_FACTS_LEADS 2u    /**< leads, model, channel, last_lead_at */
+#define CRM_FACTS_VEHICLES 4u /**< vehicles */
 
 /** Called by key_find for each id that has the key; return non-zero to stop. */
 typedef int (*crm_backend_id_cb)(const char *id, void *payload);
@@ -123,6 +182,92 @@ struct crm_backend {
     /** Stream the events (crm_event records) of one kind with at >= since, in append order. */
     int (*event_scan_kind)(crm_backend *backend, const crm_scope *scope, const char *kind, int64_t since,
                            crm_backend_iter **out);
+    /* ---- customers and identities (issue 5) --------------------------- */
+    /** Store a new customer; CRM_EEXISTS when the id is taken. */
+    int (*customer_insert)(crm_backend *backend, const crm_customer *customer);
+    /** Replace a stored customer (same id); CRM_ENOTFOUND when missing. */
+    int (*customer_update)(crm_backend *backend, const crm_customer *customer);
+    /** Read one customer into *out (borrowed); CRM_ENOTFOUND when missing or outside the scope. */
+    int (*customer_get)(crm_backend *backend, const crm_scope *scope, const char *id, crm_customer *out);
+    /** Store an identity; CRM_EEXISTS when (kind, app_id, value) belongs to a customer already. */
+    int (*identity_insert)(crm_backend *backend, const crm_identity *identity);
+    /** Read the identity (kind, app_id, value) into *out (borrowed); CRM_ENOTFOUND when unknown. */
+    int (*identity_find)(crm_backend *backend, crm_identity_kind kind, const char *app_id, const char *value,
+                         crm_identity *out);
+    /**
+     * Move the identities of customer `from` to customer `to`: all of them
+     * when origin_id is NULL, else only those whose origin is origin_id.
+     * *moved (may be NULL) receives how many moved.
+     */
+    int (*identity_move)(crm_backend *backend, const char *from, const char *to, const char *origin_id,
+                         size_t *moved);
+    /** Stream the identities of one customer (crm_identity records), by kind then value. */
+    int (*identity_scan)(crm_backend *backend, const char *customer_id, crm_backend_iter **out);
+    /** Call cb with the id of each lead in scope whose customer_id is customer_id, oldest first. */
+    int (*lead_find_by_customer)(crm_backend *backend, const crm_scope *scope, const char *customer_id,
+                                 crm_backend_id_cb cb, void *payload);
+    /** Store a new member; CRM_EEXISTS when the customer is one or the number is taken. */
+    int (*member_insert)(crm_backend *backend, const crm_member *member);
+    /** Replace a stored member (same customer_id); CRM_ENOTFOUND when missing. */
+    int (*member_update)(crm_backend *backend, const crm_member *member);
+    /** Read a member (borrowed); CRM_ENOTFOUND when missing or its customer is outside the scope. */
+    int (*member_get)(crm_backend *backend, const crm_scope *scope, const char *customer_id, crm_member *out);
+    /** Append a ledger transaction; CRM_EEXISTS when the id or idempotency key is taken. */
+    int (*points_insert)(crm_backend *backend, const crm_points_txn *txn);
+    /** Replace a transaction's remaining and reversed_by (the rest never changes). */
+    int (*points_update)(crm_backend *backend, const crm_points_txn *txn);
+    /** Read a transaction by id (borrowed); CRM_ENOTFOUND. */
+    int (*points_get)(crm_backend *backend, const char *id, crm_points_txn *out);
+    /** Read a transaction by idempotency key (borrowed); CRM_ENOTFOUND. */
+    int (*points_find_key)(crm_backend *backend, const char *key, crm_points_txn *out);
+    /** Stream a member's ledger (crm_points_txn records), in append order. */
+    int (*points_scan)(crm_backend *backend, const char *customer_id, crm_backend_iter **out);
+    /**
+     * Stream batches with points left (crm_points_txn records). expired 0:
+     * the member's batches live at `now` (expires_at 0 or after now), by
+     * expiry, never-expiring last; expired 1: batches of every member (when
+     * customer_id is NULL) that expired by `now`, by expiry.
+     */
+    int (*points_batch_scan)(crm_backend *backend, const char *customer_id, int64_t now, int expired,
+                             crm_backend_iter **out);
+    /** Record that a transaction drew points from a batch. */
+    int (*points_use_insert)(crm_backend *backend, const crm_points_use *use);
+    /** Stream what a transaction drew (crm_points_use records). */
+    int (*points_use_scan)(crm_backend *backend, const char *txn_id, crm_backend_iter **out);
+    /** Read a customer by its number (borrowed); CRM_ENOTFOUND when missing or outside the scope. */
+    int (*customer_get_num)(crm_backend *backend, const crm_scope *scope, int64_t num, crm_customer *out);
+    /**
+     * Stream the facts of every customer not merged away, by number
+     * (crm_customer_facts records). `needs` (CRM_FACTS_* bits) says which
+     * parts the caller reads; the others may be left zero/NULL.
+     */
+    int (*customer_facts_scan)(crm_backend *backend, int64_t now, unsigned needs, crm_backend_iter **out);
+    /** Read a tag (borrowed); CRM_ENOTFOUND. */
+    int (*tag_get)(crm_backend *backend, const char *name, crm_tag_record *out);
+    /** Store a tag, replacing one of the same name. */
+    int (*tag_put)(crm_backend *backend, const crm_tag_record *tag);
+    /** Stream every tag (crm_tag_record records), by name. */
+    int (*tag_scan)(crm_backend *backend, crm_backend_iter **out);
+    /** Store an assignment, replacing one of the same customer and tag. */
+    int (*tag_assignment_put)(crm_backend *backend, const crm_tag_assignment *assignment);
+    /** Delete an assignment; *deleted (may be NULL) is 1 when there was one. */
+    int (*tag_assignment_delete)(crm_backend *backend, const char *customer_id, const char *tag, int *deleted);
+    /** Stream a customer's assignments (crm_tag_assignment records), by tag. */
+    int (*tag_assignment_scan)(crm_backend *backend, const char *customer_id, crm_backend_iter **out);
+    /** Store a vehicle, replacing one with the same VIN. */
+    int (*vehicle_put)(crm_backend *backend, const crm_vehicle *vehicle);
+    /** Read a vehicle (borrowed); CRM_ENOTFOUND. */
+    int (*vehicle_get)(crm_backend *backend, const char *vin, crm_vehicle *out);
+    /** Store a relation, replacing one with the same VIN, customer and role. */
+    int (*vehicle_person_put)(crm_backend *backend, const crm_vehicle_person *relation);
+    /**
+     * Stream relations (crm_vehicle_person records): of one vehicle (vin set)
+     * by since, or of one customer (customer_id set) by VIN.
+     */
+    int (*vehicle_person_scan)(crm_backend *backend, const char *vin, const char *customer_id,
+                               crm_backend_iter **out);
+    /** Stream the customers in scope (crm_customer records), by number. */
+    int (*customer_scan)(crm_backend *backend, const crm_scope *scope, crm_backend_iter **out);
 };
 
 /**

@@ -18,6 +18,13 @@
 extern const crm_migration crm_sqlite_migrations[];
 extern const int crm_sqlite_migrations_count;
 
+/* The schema version after every migration ran: the last one's number
+ * (the build checks that the numbers run 1, 2, 3, ... without gaps). */
+static int latest_schema(void)
+{
+    return crm_sqlite_migrations[crm_sqlite_migrations_count - 1].number;
+}
+
 /* "CRM1": marks a SQLite file as ours, so another application's database is
  * refused instead of being migrated. */
 #define CRM_SQLITE_APPLICATION_ID 0x43524D31
@@ -36,6 +43,34 @@ enum stmt_id {
     ST_KEY_PUT,
     ST_KEY_FIND,
     ST_EVENT_APPEND,
+    ST_CUSTOMER_INSERT,
+    ST_CUSTOMER_UPDATE,
+    ST_CUSTOMER_GET,
+    ST_CUSTOMER_GET_SCOPED,
+    ST_CUSTOMER_GET_NUM,
+    ST_CUSTOMER_GET_NUM_SCOPED,
+    ST_IDENTITY_INSERT,
+    ST_IDENTITY_FIND,
+    ST_IDENTITY_MOVE,
+    ST_IDENTITY_MOVE_ORIGIN,
+    ST_LEAD_BY_CUSTOMER,
+    ST_LEAD_BY_CUSTOMER_SCOPED,
+    ST_MEMBER_INSERT,
+    ST_MEMBER_UPDATE,
+    ST_MEMBER_GET,
+    ST_MEMBER_GET_SCOPED,
+    ST_POINTS_INSERT,
+    ST_POINTS_UPDATE,
+    ST_POINTS_GET,
+    ST_POINTS_FIND_KEY,
+    ST_POINTS_USE_INSERT,
+    ST_TAG_GET,
+    ST_TAG_PUT,
+    ST_TAG_ASSIGNMENT_PUT,
+    ST_TAG_ASSIGNMENT_DELETE,
+    ST_VEHICLE_PUT,
+    ST_VEHICLE_GET,
+    ST_VEHICLE_PERSON_PUT,
     ST_WO_INSERT,
     ST_WO_UPDATE,
     ST_WO_GET,
@@ -53,6 +88,13 @@ enum stmt_id {
     "id, type, category, priority, channel, customer_id, lead_id, vin, dealer_id, queue, "      \
     "assignee, subject, description, attributes, status, created_at, updated_at, "              \
     "first_response_at, resolved_at, closed_at, paused_since, pauses, sla_flags, escalation_level"
+
+#define CUSTOMER_COLUMNS "id, name, dealer_id, merged_into, created_at, updated_at, num"
+#define IDENTITY_COLUMNS "kind, app_id, value, customer_id, origin_id, created_at"
+#define MEMBER_COLUMNS "m.customer_id, m.member_no, m.tier, m.tier_since, m.enrolled_at, m.balance, m.updated_at"
+#define POINTS_COLUMNS                                                                         \
+    "id, customer_id, kind, points, remaining, expires_at, idempotency_key, reverses, reversed_by, " \
+    "reason, created_at"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -85,6 +127,46 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_WO_GET_SCOPED] = "SELECT " WO_COLUMNS " FROM workorder WHERE id=?1 AND dealer_id=?2",
     [ST_WO_COMMENT_INSERT] = ("INSERT INTO wo_comment (id, workorder_id, dealer_id, at, author, visibility, body) "
                               "VALUES (?1,?2,?3,?4,?5,?6,?7)"),
+    [ST_CUSTOMER_INSERT] = ("INSERT INTO customer (id, name, dealer_id, merged_into, created_at, updated_at) "
+                            "VALUES (?1,?2,?3,?4,?5,?6)"),
+    [ST_CUSTOMER_UPDATE] = ("UPDATE customer SET name=?2, dealer_id=?3, merged_into=?4, created_at=?5, "
+                            "updated_at=?6 WHERE id=?1"),
+    [ST_CUSTOMER_GET] = "SELECT " CUSTOMER_COLUMNS " FROM customer WHERE id=?1",
+    [ST_CUSTOMER_GET_SCOPED] = "SELECT " CUSTOMER_COLUMNS " FROM customer WHERE id=?1 AND dealer_id=?2",
+    [ST_CUSTOMER_GET_NUM] = "SELECT " CUSTOMER_COLUMNS " FROM customer WHERE num=?1",
+    [ST_CUSTOMER_GET_NUM_SCOPED] = "SELECT " CUSTOMER_COLUMNS " FROM customer WHERE num=?1 AND dealer_id=?2",
+    [ST_IDENTITY_INSERT] = ("INSERT INTO customer_identity (kind, app_id, value, customer_id, origin_id, "
+                            "created_at) VALUES (?1,?2,?3,?4,?5,?6)"),
+    [ST_IDENTITY_FIND] = ("SELECT " IDENTITY_COLUMNS " FROM customer_identity "
+                          "WHERE kind=?1 AND app_id=?2 AND value=?3"),
+    [ST_IDENTITY_MOVE] = "UPDATE customer_identity SET customer_id=?2 WHERE customer_id=?1",
+    [ST_IDENTITY_MOVE_ORIGIN] = "UPDATE customer_identity SET customer_id=?2 WHERE customer_id=?1 AND origin_id=?3",
+    [ST_LEAD_BY_CUSTOMER] = "SELECT id FROM lead WHERE customer_id=?1 ORDER BY created_at, id",
+    [ST_LEAD_BY_CUSTOMER_SCOPED] = ("SELECT id FROM lead WHERE customer_id=?1 AND dealer_id=?2 "
+                                    "ORDER BY created_at, id"),
+    [ST_MEMBER_INSERT] = ("INSERT INTO member (customer_id, member_no, tier, tier_since, enrolled_at, balance, "
+                          "updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7)"),
+    [ST_MEMBER_UPDATE] = ("UPDATE member SET member_no=?2, tier=?3, tier_since=?4, enrolled_at=?5, balance=?6, "
+                          "updated_at=?7 WHERE customer_id=?1"),
+    [ST_MEMBER_GET] = "SELECT " MEMBER_COLUMNS " FROM member m WHERE m.customer_id=?1",
+    [ST_MEMBER_GET_SCOPED] = ("SELECT " MEMBER_COLUMNS " FROM member m JOIN customer c ON c.id = m.customer_id "
+                              "WHERE m.customer_id=?1 AND c.dealer_id=?2"),
+    [ST_POINTS_INSERT] = ("INSERT INTO points_txn (" POINTS_COLUMNS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"),
+    [ST_POINTS_UPDATE] = "UPDATE points_txn SET remaining=?2, reversed_by=?3 WHERE id=?1",
+    [ST_POINTS_GET] = "SELECT " POINTS_COLUMNS " FROM points_txn WHERE id=?1",
+    [ST_POINTS_FIND_KEY] = "SELECT " POINTS_COLUMNS " FROM points_txn WHERE idempotency_key=?1",
+    [ST_POINTS_USE_INSERT] = "INSERT INTO points_use (txn_id, batch_id, points) VALUES (?1,?2,?3)",
+    [ST_TAG_GET] = "SELECT name, kind, rule, updated_at, bitmap FROM tag WHERE name=?1",
+    [ST_TAG_PUT] = "INSERT OR REPLACE INTO tag (name, kind, rule, updated_at, bitmap) VALUES (?1,?2,?3,?4,?5)",
+    [ST_TAG_ASSIGNMENT_PUT] = ("INSERT OR REPLACE INTO tag_assignment (customer_id, tag, source, assigned_at) "
+                               "VALUES (?1,?2,?3,?4)"),
+    [ST_TAG_ASSIGNMENT_DELETE] = "DELETE FROM tag_assignment WHERE customer_id=?1 AND tag=?2",
+    [ST_VEHICLE_PUT] = ("INSERT OR REPLACE INTO vehicle (vin, model, year, purchased_at, serviced_at, created_at, "
+                        "updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7)"),
+    [ST_VEHICLE_GET] = ("SELECT vin, model, year, purchased_at, serviced_at, created_at, updated_at FROM vehicle "
+                        "WHERE vin=?1"),
+    [ST_VEHICLE_PERSON_PUT] = ("INSERT OR REPLACE INTO vehicle_person (vin, customer_id, role, since, until) "
+                               "VALUES (?1,?2,?3,?4,?5)"),
 };
 
 typedef struct sqlite_backend {
@@ -223,7 +305,7 @@ static void bind_lead(sqlite3_stmt *st, const crm_lead *l)
 static int sb_lead_write(crm_backend *b, const crm_lead *lead, enum stmt_id id)
 {
     sqlite_backend *s = self_of(b);
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, id, &st);
     if (rc)
         return rc;
@@ -313,7 +395,7 @@ static int sb_lead_get(crm_backend *b, const crm_scope *scope, const char *id, c
 {
     sqlite_backend *s = self_of(b);
     bool scoped = scope && scope->dealer_id;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, scoped ? ST_LEAD_GET_SCOPED : ST_LEAD_GET, &st);
     if (rc)
         return rc;
@@ -338,9 +420,57 @@ static int sb_lead_get(crm_backend *b, const crm_scope *scope, const char *id, c
     return rc;
 }
 
+static void read_identity_row(sqlite3_stmt *st, crm_identity *r)
+{
+    r->kind = (crm_identity_kind)sqlite3_column_int(st, 0);
+    r->app_id = col_text(st, 1);
+    r->value = col_text(st, 2);
+    r->customer_id = col_text(st, 3);
+    r->origin_id = col_text(st, 4);
+    r->created_at = sqlite3_column_int64(st, 5);
+}
+
+static void read_points_row(sqlite3_stmt *st, crm_points_txn *t)
+{
+    t->id = col_text(st, 0);
+    t->customer_id = col_text(st, 1);
+    t->kind = (crm_points_kind)sqlite3_column_int(st, 2);
+    t->points = sqlite3_column_int64(st, 3);
+    t->remaining = sqlite3_column_int64(st, 4);
+    t->expires_at = sqlite3_column_int64(st, 5);
+    t->idempotency_key = col_text(st, 6);
+    t->reverses = col_text(st, 7);
+    t->reversed_by = col_text(st, 8);
+    t->reason = col_text(st, 9);
+    t->created_at = sqlite3_column_int64(st, 10);
+}
+
+static void read_tag_row(sqlite3_stmt *st, crm_tag_record *t)
+{
+    t->name = col_text(st, 0);
+    t->kind = (crm_tag_kind)sqlite3_column_int(st, 1);
+    t->rule = col_text(st, 2);
+    t->updated_at = sqlite3_column_int64(st, 3);
+    t->bitmap = sqlite3_column_blob(st, 4);
+    t->bitmap_len = (size_t)sqlite3_column_bytes(st, 4);
+}
+
 /* ---- scans ---------------------------------------------------------- */
 
-typedef enum { SCAN_LEADS, SCAN_EVENTS, SCAN_WORKORDERS, SCAN_WO_COMMENTS } scan_kind;
+typedef enum {
+    SCAN_LEADS,
+    SCAN_EVENTS,
+    SCAN_WORKORDERS,
+    SCAN_WO_COMMENTS,
+    SCAN_IDENTITIES,
+    SCAN_POINTS,
+    SCAN_USES,
+    SCAN_FACTS,
+    SCAN_TAGS,
+    SCAN_ASSIGNMENTS,
+    SCAN_VEHICLE_PEOPLE,
+    SCAN_CUSTOMERS
+} scan_kind;
 
 static void read_wo_row(sqlite3_stmt *st, crm_workorder *w);
 
@@ -377,6 +507,56 @@ static int sb_iter_next(crm_backend_iter *it, void *record)
         c->author = col_text(si->st, 4);
         c->visibility = (crm_wo_visibility)sqlite3_column_int(si->st, 5);
         c->body = col_text(si->st, 6);
+    } else if (si->kind == SCAN_IDENTITIES) {
+        read_identity_row(si->st, record);
+    } else if (si->kind == SCAN_POINTS) {
+        read_points_row(si->st, record);
+    } else if (si->kind == SCAN_FACTS) {
+        crm_customer_facts *f = record;
+        sqlite3_stmt *st = si->st;
+        f->num = sqlite3_column_int64(st, 0);
+        f->id = col_text(st, 1);
+        f->dealer_id = col_text(st, 2);
+        f->name = col_text(st, 3);
+        f->created_at = sqlite3_column_int64(st, 4);
+        f->member = sqlite3_column_int(st, 5);
+        f->tier = col_text(st, 6);
+        f->balance = sqlite3_column_int64(st, 7);
+        f->enrolled_at = sqlite3_column_int64(st, 8);
+        f->leads = sqlite3_column_int64(st, 9);
+        f->model = col_text(st, 10);
+        f->channel = col_text(st, 11);
+        f->last_lead_at = sqlite3_column_int64(st, 12);
+        f->vehicles = sqlite3_column_int64(st, 13);
+    } else if (si->kind == SCAN_TAGS) {
+        read_tag_row(si->st, record);
+    } else if (si->kind == SCAN_ASSIGNMENTS) {
+        crm_tag_assignment *a = record;
+        a->customer_id = col_text(si->st, 0);
+        a->tag = col_text(si->st, 1);
+        a->source = col_text(si->st, 2);
+        a->assigned_at = sqlite3_column_int64(si->st, 3);
+    } else if (si->kind == SCAN_CUSTOMERS) {
+        crm_customer *c = record;
+        c->id = col_text(si->st, 0);
+        c->name = col_text(si->st, 1);
+        c->dealer_id = col_text(si->st, 2);
+        c->merged_into = col_text(si->st, 3);
+        c->created_at = sqlite3_column_int64(si->st, 4);
+        c->updated_at = sqlite3_column_int64(si->st, 5);
+        c->num = sqlite3_column_int64(si->st, 6);
+    } else if (si->kind == SCAN_VEHICLE_PEOPLE) {
+        crm_vehicle_person *r = record;
+        r->vin = col_text(si->st, 0);
+        r->customer_id = col_text(si->st, 1);
+        r->role = (crm_vehicle_role)sqlite3_column_int(si->st, 2);
+        r->since = sqlite3_column_int64(si->st, 3);
+        r->until = sqlite3_column_int64(si->st, 4);
+    } else if (si->kind == SCAN_USES) {
+        crm_points_use *u = record;
+        u->txn_id = col_text(si->st, 0);
+        u->batch_id = col_text(si->st, 1);
+        u->points = sqlite3_column_int64(si->st, 2);
     } else {
         crm_event *e = record;
         e->id = col_text(si->st, 0);
@@ -471,7 +651,7 @@ static int sb_lead_scan(crm_backend *b, const crm_scope *scope, const crm_lead_f
 static int sb_key_put(crm_backend *b, const char *kind, const char *key, const char *id)
 {
     sqlite_backend *s = self_of(b);
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, ST_KEY_PUT, &st);
     if (rc)
         return rc;
@@ -484,21 +664,17 @@ static int sb_key_put(crm_backend *b, const char *kind, const char *key, const c
     return rc == SQLITE_DONE ? 0 : fail(s, rc, "key put");
 }
 
-static int sb_key_find(crm_backend *b, const char *kind, const char *key, crm_backend_id_cb cb,
+/* Step a bound statement whose first column is an id, then reset it and
+ * call cb with each id. The callback may call back into the backend (a
+ * lead_get of the candidate), so ids are collected first and the statement
+ * is reset before any callback runs. Such lists are short: blocking keys
+ * and one person's leads keep them so. */
+static int run_id_list(sqlite_backend *s, sqlite3_stmt *st, const char *what, crm_backend_id_cb cb,
                        void *payload)
 {
-    sqlite_backend *s = self_of(b);
-    sqlite3_stmt *st;
-    int rc = stmt_get(s, ST_KEY_FIND, &st);
-    if (rc)
-        return rc;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    /* The callback may call back into the backend (a lead_get of the
-     * candidate), so ids are collected first and the statement is reset
-     * before any callback runs. Key lists are short: blocking keeps them so. */
     char (*ids)[CRM_ID_LEN + 1] = NULL;
     size_t count = 0, cap = 0;
+    int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *id = col_text(st, 0);
         if (!id || strlen(id) > CRM_ID_LEN)
@@ -519,7 +695,7 @@ static int sb_key_find(crm_backend *b, const char *kind, const char *key, crm_ba
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE) {
         free(ids);
-        return fail(s, rc, "key find");
+        return fail(s, rc, what);
     }
     for (size_t i = 0; i < count; i++)
         if (cb(ids[i], payload))
@@ -528,12 +704,25 @@ static int sb_key_find(crm_backend *b, const char *kind, const char *key, crm_ba
     return 0;
 }
 
+static int sb_key_find(crm_backend *b, const char *kind, const char *key, crm_backend_id_cb cb,
+                       void *payload)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_KEY_FIND, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    return run_id_list(s, st, "key find", cb, payload);
+}
+
 /* ---- events --------------------------------------------------------- */
 
 static int sb_event_append(crm_backend *b, const crm_event *e)
 {
     sqlite_backend *s = self_of(b);
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, ST_EVENT_APPEND, &st);
     if (rc)
         return rc;
@@ -791,11 +980,666 @@ static int sb_event_scan_kind(crm_backend *b, const crm_scope *scope, const char
     return 0;
 }
 
+/* ---- customers and identities ------------------------------------ */
+
+static int sb_customer_write(crm_backend *b, const crm_customer *c, enum stmt_id id)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, id, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, c->id);
+    bind_text(st, 2, c->name);
+    bind_text(st, 3, c->dealer_id);
+    bind_text(st, 4, c->merged_into);
+    sqlite3_bind_int64(st, 5, c->created_at);
+    sqlite3_bind_int64(st, 6, c->updated_at);
+    rc = sqlite3_step(st);
+    int changed = sqlite3_changes(s->db);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc, id == ST_CUSTOMER_INSERT ? "customer insert" : "customer update");
+    if (id == ST_CUSTOMER_UPDATE && changed == 0)
+        return crm_error_set(CRM_ENOTFOUND, "customer %s: not found", c->id);
+    return 0;
+}
+
+static int sb_customer_insert(crm_backend *b, const crm_customer *c)
+{
+    return sb_customer_write(b, c, ST_CUSTOMER_INSERT);
+}
+
+static int sb_customer_update(crm_backend *b, const crm_customer *c)
+{
+    return sb_customer_write(b, c, ST_CUSTOMER_UPDATE);
+}
+
+static int customer_get_by(sqlite_backend *s, const crm_scope *scope, enum stmt_id plain, enum stmt_id scoped_id,
+                           const char *id, int64_t num, crm_customer *out)
+{
+    bool scoped = scope && scope->dealer_id;
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, scoped ? scoped_id : plain, &st);
+    if (rc)
+        return rc;
+    if (id)
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 1, num);
+    if (scoped)
+        sqlite3_bind_text(st, 2, scope->dealer_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->id = col_text(st, 0);
+        out->name = col_text(st, 1);
+        out->dealer_id = col_text(st, 2);
+        out->merged_into = col_text(st, 3);
+        out->created_at = sqlite3_column_int64(st, 4);
+        out->updated_at = sqlite3_column_int64(st, 5);
+        out->num = sqlite3_column_int64(st, 6);
+        const char **fields[] = { &out->id, &out->name, &out->dealer_id, &out->merged_into };
+        rc = own_row(s, fields, sizeof fields / sizeof fields[0]);
+    } else if (rc == SQLITE_DONE) {
+        rc = id ? crm_error_set(CRM_ENOTFOUND, "customer %s: not found", id)
+                : crm_error_set(CRM_ENOTFOUND, "customer number %lld: not found", (long long)num);
+    } else {
+        rc = fail(s, rc, "customer get");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sb_customer_get(crm_backend *b, const crm_scope *scope, const char *id, crm_customer *out)
+{
+    return customer_get_by(self_of(b), scope, ST_CUSTOMER_GET, ST_CUSTOMER_GET_SCOPED, id, 0, out);
+}
+
+static int sb_customer_get_num(crm_backend *b, const crm_scope *scope, int64_t num, crm_customer *out)
+{
+    return customer_get_by(self_of(b), scope, ST_CUSTOMER_GET_NUM, ST_CUSTOMER_GET_NUM_SCOPED, NULL, num, out);
+}
+
+static int sb_identity_insert(crm_backend *b, const crm_identity *r)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_IDENTITY_INSERT, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_int(st, 1, (int)r->kind);
+    sqlite3_bind_text(st, 2, r->app_id ? r->app_id : "", -1, SQLITE_STATIC);
+    bind_text(st, 3, r->value);
+    bind_text(st, 4, r->customer_id);
+    bind_text(st, 5, r->origin_id);
+    sqlite3_bind_int64(st, 6, r->created_at);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "identity insert");
+}
+
+static int sb_identity_find(crm_backend *b, crm_identity_kind kind, const char *app_id, const char *value,
+                            crm_identity *out)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_IDENTITY_FIND, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_int(st, 1, (int)kind);
+    sqlite3_bind_text(st, 2, app_id ? app_id : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_identity_row(st, out);
+        const char **fields[] = { &out->app_id, &out->value, &out->customer_id, &out->origin_id };
+        rc = own_row(s, fields, sizeof fields / sizeof fields[0]);
+    } else if (rc == SQLITE_DONE) {
+        rc = crm_error_set(CRM_ENOTFOUND, "identity: not found");
+    } else {
+        rc = fail(s, rc, "identity find");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sb_identity_move(crm_backend *b, const char *from, const char *to, const char *origin_id,
+                            size_t *moved)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, origin_id ? ST_IDENTITY_MOVE_ORIGIN : ST_IDENTITY_MOVE, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+    if (origin_id)
+        sqlite3_bind_text(st, 3, origin_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    int changed = sqlite3_changes(s->db);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc, "identity move");
+    if (moved)
+        *moved = (size_t)changed;
+    return 0;
+}
+
+static int sb_identity_scan(crm_backend *b, const char *customer_id, crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite_iter *si;
+    int rc = iter_make(s,
+                       "SELECT " IDENTITY_COLUMNS " FROM customer_identity WHERE customer_id = ?1 "
+                       "ORDER BY kind, app_id, value",
+                       SCAN_IDENTITIES, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(si->st, 1, customer_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
+static int sb_lead_find_by_customer(crm_backend *b, const crm_scope *scope, const char *customer_id,
+                                    crm_backend_id_cb cb, void *payload)
+{
+    sqlite_backend *s = self_of(b);
+    bool scoped = scope && scope->dealer_id;
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, scoped ? ST_LEAD_BY_CUSTOMER_SCOPED : ST_LEAD_BY_CUSTOMER, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, customer_id, -1, SQLITE_STATIC);
+    if (scoped)
+        sqlite3_bind_text(st, 2, scope->dealer_id, -1, SQLITE_STATIC);
+    return run_id_list(s, st, "lead find by customer", cb, payload);
+}
+
+/* ---- members and points ------------------------------------------ */
+
+static int sb_member_write(crm_backend *b, const crm_member *m, enum stmt_id id)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, id, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, m->customer_id);
+    bind_text(st, 2, m->member_no);
+    bind_text(st, 3, m->tier);
+    sqlite3_bind_int64(st, 4, m->tier_since);
+    sqlite3_bind_int64(st, 5, m->enrolled_at);
+    sqlite3_bind_int64(st, 6, m->balance);
+    sqlite3_bind_int64(st, 7, m->updated_at);
+    rc = sqlite3_step(st);
+    int changed = sqlite3_changes(s->db);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc, id == ST_MEMBER_INSERT ? "member insert" : "member update");
+    if (id == ST_MEMBER_UPDATE && changed == 0)
+        return crm_error_set(CRM_ENOTFOUND, "member %s: not found", m->customer_id);
+    return 0;
+}
+
+static int sb_member_insert(crm_backend *b, const crm_member *m)
+{
+    return sb_member_write(b, m, ST_MEMBER_INSERT);
+}
+
+static int sb_member_update(crm_backend *b, const crm_member *m)
+{
+    return sb_member_write(b, m, ST_MEMBER_UPDATE);
+}
+
+static int sb_member_get(crm_backend *b, const crm_scope *scope, const char *customer_id, crm_member *out)
+{
+    sqlite_backend *s = self_of(b);
+    bool scoped = scope && scope->dealer_id;
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, scoped ? ST_MEMBER_GET_SCOPED : ST_MEMBER_GET, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, customer_id, -1, SQLITE_STATIC);
+    if (scoped)
+        sqlite3_bind_text(st, 2, scope->dealer_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->customer_id = col_text(st, 0);
+        out->member_no = col_text(st, 1);
+        out->tier = col_text(st, 2);
+        out->tier_since = sqlite3_column_int64(st, 3);
+        out->enrolled_at = sqlite3_column_int64(st, 4);
+        out->balance = sqlite3_column_int64(st, 5);
+        out->updated_at = sqlite3_column_int64(st, 6);
+        const char **fields[] = { &out->customer_id, &out->member_no, &out->tier };
+        rc = own_row(s, fields, sizeof fields / sizeof fields[0]);
+    } else if (rc == SQLITE_DONE) {
+        rc = crm_error_set(CRM_ENOTFOUND, "member %s: not found", customer_id);
+    } else {
+        rc = fail(s, rc, "member get");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sb_points_insert(crm_backend *b, const crm_points_txn *t)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_POINTS_INSERT, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, t->id);
+    bind_text(st, 2, t->customer_id);
+    sqlite3_bind_int(st, 3, (int)t->kind);
+    sqlite3_bind_int64(st, 4, t->points);
+    sqlite3_bind_int64(st, 5, t->remaining);
+    sqlite3_bind_int64(st, 6, t->expires_at);
+    bind_text(st, 7, t->idempotency_key);
+    bind_text(st, 8, t->reverses);
+    bind_text(st, 9, t->reversed_by);
+    bind_text(st, 10, t->reason);
+    sqlite3_bind_int64(st, 11, t->created_at);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "points insert");
+}
+
+static int sb_points_update(crm_backend *b, const crm_points_txn *t)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_POINTS_UPDATE, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, t->id);
+    sqlite3_bind_int64(st, 2, t->remaining);
+    bind_text(st, 3, t->reversed_by);
+    rc = sqlite3_step(st);
+    int changed = sqlite3_changes(s->db);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc, "points update");
+    return changed ? 0 : crm_error_set(CRM_ENOTFOUND, "points transaction %s: not found", t->id);
+}
+
+static int points_get_by(sqlite_backend *s, enum stmt_id id, const char *key, crm_points_txn *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, id, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_points_row(st, out);
+        const char **fields[] = { &out->id, &out->customer_id, &out->idempotency_key, &out->reverses,
+                                  &out->reversed_by, &out->reason };
+        rc = own_row(s, fields, sizeof fields / sizeof fields[0]);
+    } else if (rc == SQLITE_DONE) {
+        rc = crm_error_set(CRM_ENOTFOUND, "points transaction: not found");
+    } else {
+        rc = fail(s, rc, "points get");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sb_points_get(crm_backend *b, const char *id, crm_points_txn *out)
+{
+    return points_get_by(self_of(b), ST_POINTS_GET, id, out);
+}
+
+static int sb_points_find_key(crm_backend *b, const char *key, crm_points_txn *out)
+{
+    return points_get_by(self_of(b), ST_POINTS_FIND_KEY, key, out);
+}
+
+static int sb_points_scan(crm_backend *b, const char *customer_id, crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite_iter *si;
+    int rc = iter_make(s, "SELECT " POINTS_COLUMNS " FROM points_txn WHERE customer_id = ?1 ORDER BY seq",
+                       SCAN_POINTS, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(si->st, 1, customer_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
+static int sb_points_batch_scan(crm_backend *b, const char *customer_id, int64_t now, int expired,
+                                crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    const char *sql;
+    if (!expired)
+        sql = "SELECT " POINTS_COLUMNS " FROM points_txn WHERE customer_id = ?1 AND remaining > 0 "
+              "AND (expires_at = 0 OR expires_at > ?2) ORDER BY expires_at = 0, expires_at, seq";
+    else if (customer_id)
+        sql = "SELECT " POINTS_COLUMNS " FROM points_txn WHERE customer_id = ?1 AND remaining > 0 "
+              "AND expires_at > 0 AND expires_at <= ?2 ORDER BY expires_at, seq";
+    else
+        sql = "SELECT " POINTS_COLUMNS " FROM points_txn WHERE remaining > 0 "
+              "AND expires_at > 0 AND expires_at <= ?2 ORDER BY expires_at, seq";
+    sqlite_iter *si;
+    int rc = iter_make(s, sql, SCAN_POINTS, &si);
+    if (rc)
+        return rc;
+    if (customer_id)
+        sqlite3_bind_text(si->st, 1, customer_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(si->st, 2, now);
+    *out = &si->parent;
+    return 0;
+}
+
+static int sb_points_use_insert(crm_backend *b, const crm_points_use *u)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_POINTS_USE_INSERT, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, u->txn_id);
+    bind_text(st, 2, u->batch_id);
+    sqlite3_bind_int64(st, 3, u->points);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "points use insert");
+}
+
+static int sb_points_use_scan(crm_backend *b, const char *txn_id, crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite_iter *si;
+    int rc = iter_make(s, "SELECT txn_id, batch_id, points FROM points_use WHERE txn_id = ?1 ORDER BY batch_id",
+                       SCAN_USES, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(si->st, 1, txn_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
+/* ---- tags and facts ------------------------------------------------ */
+
+static int sb_customer_facts_scan(crm_backend *b, int64_t now, unsigned needs, crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    bool member = needs & CRM_FACTS_MEMBER, leads = needs & CRM_FACTS_LEADS, vehicles = needs & CRM_FACTS_VEHICLES;
+    /* One pass: leads and vehicles are grouped once and joined, rather than
+     * queried per customer, and only the parts asked for are joined at all
+     * (each join is a probe per customer). SQLite takes the bare model and
+     * channel columns from the row that has max(created_at). */
+    char sql[1400];
+    snprintf(sql, sizeof sql,
+             "SELECT c.num, c.id, c.dealer_id, c.name, c.created_at, %s, %s FROM customer c %s %s %s "
+             "WHERE c.merged_into IS NULL ORDER BY c.num",
+             member ? "m.customer_id IS NOT NULL, m.tier, coalesce(m.balance, 0), coalesce(m.enrolled_at, 0)"
+                    : "0, NULL, 0, 0",
+             leads && vehicles ? "coalesce(l.n, 0), l.model, l.channel, coalesce(l.last, 0), coalesce(v.n, 0)"
+             : leads           ? "coalesce(l.n, 0), l.model, l.channel, coalesce(l.last, 0), 0"
+             : vehicles        ? "0, NULL, NULL, 0, coalesce(v.n, 0)"
+                               : "0, NULL, NULL, 0, 0",
+             member ? "LEFT JOIN member m ON m.customer_id = c.id" : "",
+             leads ? "LEFT JOIN (SELECT customer_id, count(*) AS n, max(created_at) AS last, model, channel "
+                     "FROM lead WHERE customer_id IS NOT NULL GROUP BY customer_id) l ON l.customer_id = c.id"
+                   : "",
+             vehicles ? "LEFT JOIN (SELECT customer_id, count(DISTINCT vin) AS n FROM vehicle_person "
+                        "WHERE since <= ?1 AND (until = 0 OR until > ?1) GROUP BY customer_id) v "
+                        "ON v.customer_id = c.id"
+                      : "");
+    sqlite_iter *si;
+    int rc = iter_make(s, sql, SCAN_FACTS, &si);
+    if (rc)
+        return rc;
+    if (vehicles)
+        sqlite3_bind_int64(si->st, 1, now);
+    *out = &si->parent;
+    return 0;
+}
+
+static int sb_tag_get(crm_backend *b, const char *name, crm_tag_record *out)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_TAG_GET, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_tag_row(st, out);
+        /* The bitmap goes through the row buffer too: copy it as a string
+         * would be wrong (it holds NULs), so size the buffer for both. */
+        size_t name_len = strlen(out->name) + 1, rule_len = out->rule ? strlen(out->rule) + 1 : 0;
+        size_t need = name_len + rule_len + out->bitmap_len;
+        if (need > s->row_cap) {
+            char *p = realloc(s->row, need);
+            if (!p) {
+                rc = crm__error_nomem();
+                goto done;
+            }
+            s->row = p;
+            s->row_cap = need;
+        }
+        memcpy(s->row, out->name, name_len);
+        out->name = s->row;
+        if (out->rule) {
+            memcpy(s->row + name_len, out->rule, rule_len);
+            out->rule = s->row + name_len;
+        }
+        if (out->bitmap_len)
+            memcpy(s->row + name_len + rule_len, out->bitmap, out->bitmap_len);
+        out->bitmap = s->row + name_len + rule_len;
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = crm_error_set(CRM_ENOTFOUND, "tag %s: not found", name);
+    } else {
+        rc = fail(s, rc, "tag get");
+    }
+done:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sb_tag_put(crm_backend *b, const crm_tag_record *t)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_TAG_PUT, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, t->name);
+    sqlite3_bind_int(st, 2, (int)t->kind);
+    bind_text(st, 3, t->rule);
+    sqlite3_bind_int64(st, 4, t->updated_at);
+    sqlite3_bind_blob64(st, 5, t->bitmap ? t->bitmap : "", t->bitmap_len, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "tag put");
+}
+
+static int sb_tag_scan(crm_backend *b, crm_backend_iter **out)
+{
+    sqlite_iter *si;
+    int rc = iter_make(self_of(b), "SELECT name, kind, rule, updated_at, bitmap FROM tag ORDER BY name", SCAN_TAGS,
+                       &si);
+    if (rc == 0)
+        *out = &si->parent;
+    return rc;
+}
+
+static int sb_tag_assignment_put(crm_backend *b, const crm_tag_assignment *a)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_TAG_ASSIGNMENT_PUT, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, a->customer_id);
+    bind_text(st, 2, a->tag);
+    bind_text(st, 3, a->source);
+    sqlite3_bind_int64(st, 4, a->assigned_at);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "tag assignment put");
+}
+
+static int sb_tag_assignment_delete(crm_backend *b, const char *customer_id, const char *tag, int *deleted)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_TAG_ASSIGNMENT_DELETE, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, customer_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    int changed = sqlite3_changes(s->db);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc, "tag assignment delete");
+    if (deleted)
+        *deleted = changed > 0;
+    return 0;
+}
+
+static int sb_tag_assignment_scan(crm_backend *b, const char *customer_id, crm_backend_iter **out)
+{
+    sqlite_iter *si;
+    int rc = iter_make(self_of(b),
+                       "SELECT customer_id, tag, source, assigned_at FROM tag_assignment WHERE customer_id = ?1 "
+                       "ORDER BY tag",
+                       SCAN_ASSIGNMENTS, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(si->st, 1, customer_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
+/* ---- vehicles ------------------------------------------------------- */
+
+static int sb_vehicle_put(crm_backend *b, const crm_vehicle *v)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_VEHICLE_PUT, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, v->vin);
+    bind_text(st, 2, v->model);
+    sqlite3_bind_int(st, 3, v->year);
+    sqlite3_bind_int64(st, 4, v->purchased_at);
+    sqlite3_bind_int64(st, 5, v->serviced_at);
+    sqlite3_bind_int64(st, 6, v->created_at);
+    sqlite3_bind_int64(st, 7, v->updated_at);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "vehicle put");
+}
+
+static int sb_vehicle_get(crm_backend *b, const char *vin, crm_vehicle *out)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_VEHICLE_GET, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, vin, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->vin = col_text(st, 0);
+        out->model = col_text(st, 1);
+        out->year = sqlite3_column_int(st, 2);
+        out->purchased_at = sqlite3_column_int64(st, 3);
+        out->serviced_at = sqlite3_column_int64(st, 4);
+        out->created_at = sqlite3_column_int64(st, 5);
+        out->updated_at = sqlite3_column_int64(st, 6);
+        const char **fields[] = { &out->vin, &out->model };
+        rc = own_row(s, fields, 2);
+    } else if (rc == SQLITE_DONE) {
+        rc = crm_error_set(CRM_ENOTFOUND, "vehicle %s: not found", vin);
+    } else {
+        rc = fail(s, rc, "vehicle get");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sb_vehicle_person_put(crm_backend *b, const crm_vehicle_person *r)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_VEHICLE_PERSON_PUT, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, r->vin);
+    bind_text(st, 2, r->customer_id);
+    sqlite3_bind_int(st, 3, (int)r->role);
+    sqlite3_bind_int64(st, 4, r->since);
+    sqlite3_bind_int64(st, 5, r->until);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "vehicle person put");
+}
+
+static int sb_vehicle_person_scan(crm_backend *b, const char *vin, const char *customer_id, crm_backend_iter **out)
+{
+    sqlite_iter *si;
+    int rc = iter_make(self_of(b),
+                       vin ? "SELECT vin, customer_id, role, since, until FROM vehicle_person WHERE vin = ?1 "
+                             "ORDER BY since, customer_id, role"
+                           : "SELECT vin, customer_id, role, since, until FROM vehicle_person WHERE customer_id = ?1 "
+                             "ORDER BY vin, role",
+                       SCAN_VEHICLE_PEOPLE, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(si->st, 1, vin ? vin : customer_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
+static int sb_customer_scan(crm_backend *b, const crm_scope *scope, crm_backend_iter **out)
+{
+    bool scoped = scope && scope->dealer_id;
+    sqlite_iter *si;
+    int rc = iter_make(self_of(b),
+                       scoped ? "SELECT " CUSTOMER_COLUMNS " FROM customer WHERE dealer_id = ?1 ORDER BY num"
+                              : "SELECT " CUSTOMER_COLUMNS " FROM customer ORDER BY num",
+                       SCAN_CUSTOMERS, &si);
+    if (rc)
+        return rc;
+    if (scoped)
+        sqlite3_bind_text(si->st, 1, scope->dealer_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
 /* ---- schema --------------------------------------------------------- */
 
 static int pragma_int(sqlite_backend *s, const char *sql, int *out)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
         return fail(s, rc, "open");
@@ -830,11 +1674,11 @@ static int check_database(sqlite_backend *s, const char *path, int *version)
                              "%s: not a crmcore database (application_id 0x%08x, %d schema objects); "
                              "refusing to change it",
                              path, (unsigned)app_id, tables);
-    if (*version > crm_sqlite_migrations_count)
+    if (*version > latest_schema())
         return crm_error_set(CRM_ESTORAGE,
                              "%s: schema version %d is newer than this library supports (%d); "
                              "open it with a newer libcrm",
-                             path, *version, crm_sqlite_migrations_count);
+                             path, *version, latest_schema());
     return 0;
 }
 
@@ -847,8 +1691,10 @@ static int migrate(sqlite_backend *s, const char *path)
     /* Read again inside the write lock: another process may have migrated
      * between our check and now. */
     rc = check_database(s, path, &version);
-    for (int i = version; rc == 0 && i < crm_sqlite_migrations_count; i++) {
+    for (int i = 0; rc == 0 && i < crm_sqlite_migrations_count; i++) {
         const crm_migration *m = &crm_sqlite_migrations[i];
+        if (m->number <= version)
+            continue;
         char *err = NULL;
         int src = sqlite3_exec(s->db, m->sql, NULL, NULL, &err);
         if (src != SQLITE_OK) {
@@ -932,6 +1778,38 @@ int crm_sqlite_backend_open(crm_backend **out, const char *path, const crm_db_op
     s->parent.wo_comment_insert = sb_wo_comment_insert;
     s->parent.wo_comment_scan = sb_wo_comment_scan;
     s->parent.event_scan_kind = sb_event_scan_kind;
+    s->parent.customer_insert = sb_customer_insert;
+    s->parent.customer_update = sb_customer_update;
+    s->parent.customer_get = sb_customer_get;
+    s->parent.identity_insert = sb_identity_insert;
+    s->parent.identity_find = sb_identity_find;
+    s->parent.identity_move = sb_identity_move;
+    s->parent.identity_scan = sb_identity_scan;
+    s->parent.lead_find_by_customer = sb_lead_find_by_customer;
+    s->parent.member_insert = sb_member_insert;
+    s->parent.member_update = sb_member_update;
+    s->parent.member_get = sb_member_get;
+    s->parent.points_insert = sb_points_insert;
+    s->parent.points_update = sb_points_update;
+    s->parent.points_get = sb_points_get;
+    s->parent.points_find_key = sb_points_find_key;
+    s->parent.points_scan = sb_points_scan;
+    s->parent.points_batch_scan = sb_points_batch_scan;
+    s->parent.points_use_insert = sb_points_use_insert;
+    s->parent.points_use_scan = sb_points_use_scan;
+    s->parent.customer_get_num = sb_customer_get_num;
+    s->parent.customer_facts_scan = sb_customer_facts_scan;
+    s->parent.tag_get = sb_tag_get;
+    s->parent.tag_put = sb_tag_put;
+    s->parent.tag_scan = sb_tag_scan;
+    s->parent.tag_assignment_put = sb_tag_assignment_put;
+    s->parent.tag_assignment_delete = sb_tag_assignment_delete;
+    s->parent.tag_assignment_scan = sb_tag_assignment_scan;
+    s->parent.vehicle_put = sb_vehicle_put;
+    s->parent.vehicle_get = sb_vehicle_get;
+    s->parent.vehicle_person_put = sb_vehicle_person_put;
+    s->parent.vehicle_person_scan = sb_vehicle_person_scan;
+    s->parent.customer_scan = sb_customer_scan;
 
     bool memory = strcmp(path, ":memory:") == 0;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
@@ -973,7 +1851,7 @@ int crm_sqlite_backend_open(crm_backend **out, const char *path, const crm_db_op
                                 "PRAGMA wal_autocheckpoint=16384",
                                 NULL, NULL, NULL) != SQLITE_OK)
         rc = fail(s, sqlite3_errcode(s->db), "open");
-    if (rc == 0 && version < crm_sqlite_migrations_count)
+    if (rc == 0 && version < latest_schema())
         rc = migrate(s, path);
     if (rc) {
         sb_free(&s->parent);
