@@ -34,7 +34,8 @@ typedef struct crm_event {
  *
  * @param[out] out       the iterator, owned by the caller; free with crm_iter_free()
  * @param[in]  db        the handle; must outlive the iterator
- * @param[in]  entity_id the record; read during the call, not kept
+ * @param[in]  entity_id the record (a UUID, or a natural key such as a tag
+ *                       name or a VIN); read during the call, not kept
  */
 CRM_EXTERN(int) crm_event_iter_new(crm_iter **out, crm_db *db, const char *entity_id);
 

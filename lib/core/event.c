@@ -28,8 +28,11 @@ int crm_event_iter_new(crm_iter **out, crm_db *db, const char *entity_id)
     if (!out || !db || !entity_id)
         return crm_error_set(CRM_EINVALID, "%s: required", !out ? "out" : !db ? "db" : "entity_id");
     *out = NULL;
-    if (!crm__id_valid(entity_id))
-        return crm_error_set(CRM_EINVALID, "entity_id: expected a UUID");
+    /* Records are keyed by UUID, but some by a natural key (a tag's name, a
+     * vehicle's VIN): any short text names a record. */
+    size_t len = strlen(entity_id);
+    if (len == 0 || len > 128 || !crm__utf8_valid(entity_id, len))
+        return crm_error_set(CRM_EINVALID, "entity_id: expected 1 to 128 bytes of UTF-8");
     crm_backend_iter *cursor;
     int rc = db->backend->event_scan(db->backend, &db->scope, entity_id, &cursor);
     if (rc == 0)

@@ -95,6 +95,9 @@ static void people_and_vehicles_relate_both_ways(void **state)
 
     /* Updating keeps created_at; bad input changes nothing. */
     assert_int_equal(crm_vehicle_put(db, VIN2, "瑶光 2026", 2026, 0, T0 + 99 * DAY), 0);
+    /* The vehicle's trail is readable by its VIN (events of natural-key
+     * records were once refused for not being UUIDs). */
+    assert_int_equal(test_count_events(db, VIN2), 2); /* registered, updated */
     assert_crm_error(crm_vehicle_put(db, VIN2, "", 2026, 0, 0), CRM_EINVALID, "model");
     assert_crm_error(crm_vehicle_put(db, VIN2, "x", 1900, 0, 0), CRM_EINVALID, "year: expected 1980 to 2100, got 1900");
     assert_crm_error(crm_vehicle_relate(db, "LFV2A21KXM4000001", a.customer_id, CRM_VEHICLE_OWNER, 0, 0), CRM_ENOTFOUND,
