@@ -563,6 +563,12 @@ int crmb_lead_status_parse(const char *name);
 const char *crmb_lead_status_name(int status);
 %rename(_fail_for_test) crmb_fail_for_test;
 void crmb_fail_for_test(int code, const char *message);
+%newobject crmb_clean;
+%newobject crmb_clean_lead;
+%rename(clean) crmb_clean;
+%rename(clean_lead) crmb_clean_lead;
+char *crmb_clean(const char *kind, const char *raw);
+char *crmb_clean_lead(const char *json);
 
 #elif defined(SWIGJAVA)
 
@@ -659,6 +665,20 @@ void crmb_fail_for_test(int code, const char *message);
   /** The library's version. */
   public static String version() {
     return CrmNative.version();
+  }
+
+  /**
+   * Clean one value with the cleaner named by kind ("phone", "name", "email",
+   * "region", "id_card", "vin"); the result as a JSON object: value, flags,
+   * reasons, and salutation, key, province, city when they apply.
+   */
+  public static String clean(String kind, String raw) {
+    return CrmNative.clean(kind, raw);
+  }
+
+  /** Clean a lead document (JSON): clean values and a "clean" report with the quality. */
+  public static String cleanLead(String json) {
+    return CrmNative.cleanLead(json);
   }
 %}
 
@@ -797,6 +817,12 @@ static const char *crmb_version(void) { return crm_version(); }
 /* package-private (CrmNative is): for the tests of the exception mapping */
 %rename(failForTest) crmb_fail_for_test;
 void crmb_fail_for_test(int code, const char *message);
+%newobject crmb_clean;
+%newobject crmb_clean_lead;
+%rename(clean) crmb_clean;
+%rename(cleanLead) crmb_clean_lead;
+char *crmb_clean(const char *kind, const char *raw);
+char *crmb_clean_lead(const char *json);
 
 #endif
 

@@ -528,3 +528,19 @@ void crmb_fail_for_test(int code, const char *message)
 {
     fail_msg(code, "%s", message ? message : "");
 }
+
+char *crmb_clean(const char *kind, const char *raw)
+{
+    char *out = NULL;
+    if (check(crm_clean_json(&out, kind, raw)) < 0)
+        return NULL;
+    return out;
+}
+
+char *crmb_clean_lead(const char *json)
+{
+    char *out = NULL;
+    if (check(crm_clean_lead_json(&out, json)) < 0)
+        return NULL;
+    return out;
+}

@@ -125,6 +125,14 @@ const char *crmb_lead_status_name(int status);
  */
 void crmb_fail_for_test(int code, const char *message);
 
+/* ---- cleaning (no database) ---------------------------------------------- */
+
+/** crm_clean_json(): one value by cleaner name; JSON (crm_free) or NULL with the status set. */
+char *crmb_clean(const char *kind, const char *raw);
+
+/** crm_clean_lead_json(): a lead document; JSON (crm_free) or NULL with the status set. */
+char *crmb_clean_lead(const char *json);
+
 #ifdef __cplusplus
 }
 #endif

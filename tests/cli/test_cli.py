@@ -504,3 +504,39 @@ def test_show_other_dealer_is_not_found(loaded):
     lead = leads_json(loaded, "--dealer", "D002")[0]
     run("--dealer", "D001", "show", lead["id"], db=loaded, check=4)
     run("--dealer", "D002", "show", lead["id"], db=loaded, check=0)
+
+
+# ---- clean ----------------------------------------------------------------
+
+
+def test_clean_ndjson(tmp_path):
+    src = tmp_path / "in.ndjson"
+    src.write_text('{"channel":"web","phone":"+86 139 1234 5670","name":"张伟先生","region":"沪"}\n'
+                   "\n"
+                   "not json\n"
+                   '{"phone":"13800138000"}\n', encoding="utf-8")
+    p = run("clean", src, check=3)
+    lines = [json.loads(x) for x in p.out.splitlines()]
+    assert len(lines) == 2
+    assert lines[0]["phone"] == "13912345670"
+    assert lines[0]["name"] == "张伟"
+    assert (lines[0]["province"], lines[0]["city"]) == ("310000", "310100")
+    assert lines[0]["clean"]["name"]["salutation"] == "先生"
+    assert lines[0]["clean"]["quality"] == "ok"
+    assert lines[1]["clean"]["quality"] == "junk"
+    assert f"{src}:3: lead: expected a JSON object" in p.err
+
+
+def test_clean_stdin_to_output(tmp_path):
+    out = tmp_path / "out.ndjson"
+    run("clean", "-", "--output", out, stdin='{"email":" A@QQ.COM "}\n'.encode(), check=0)
+    assert json.loads(out.read_text())["email"] == "a@qq.com"
+
+
+def test_clean_values():
+    p = run("clean", "--kind", "name", "张伟", "Wei Zhang", check=0)
+    assert [json.loads(x)["key"] for x in p.out.splitlines()] == ["weizhang", "weizhang"]
+    p = run("clean", "--kind", "fax", "1", check=2)
+    assert "kind: unknown cleaner 'fax'" in p.err
+    run("clean", "--kind", check=2)
+    run("clean", "--bogus", check=2)

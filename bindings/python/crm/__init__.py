@@ -33,6 +33,8 @@ from ._errors import (
 __all__ = [
     "open",
     "version",
+    "clean",
+    "clean_lead",
     "Db",
     "LeadIterator",
     "EventIterator",
@@ -55,6 +57,24 @@ def version():
 
 
 __version__ = version()
+
+
+def clean(kind, value):
+    """Clean one value with the cleaner named by ``kind``: "phone", "name",
+    "email", "region", "id_card" or "vin". Returns a dict: ``value`` (None when
+    invalid, empty or a placeholder), ``flags`` and ``reasons`` (lists of
+    str), and ``salutation``, ``key`` (the pinyin match key of a name),
+    ``province``, ``city`` (GB/T 2260 codes) when they apply.
+    """
+    return _json.loads(_core.clean(kind, value))
+
+
+def clean_lead(lead):
+    """Clean a lead (a dict or a JSON string): returns the lead as a dict with
+    clean values and a ``clean`` report (per field flags and reasons, and
+    ``quality``: "ok", "suspect" or "junk")."""
+    text = lead if isinstance(lead, str) else _json.dumps(lead, ensure_ascii=False)
+    return _json.loads(_core.clean_lead(text))
 
 
 def _statuses():

@@ -1,0 +1,42 @@
+package io.crmcore;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import org.junit.Test;
+
+/** The cleaners from Java: JSON results, exceptions for bad input. */
+public class CleanTest {
+    @Test
+    public void cleansValues() {
+        assertEquals("{\"flags\":[\"changed\"],\"reasons\":[\"separators_removed\",\"country_code_removed\"],"
+                + "\"value\":\"13912345670\"}", Crm.clean("phone", "+86 139 1234 5670"));
+        assertTrue(Crm.clean("name", "Wei Zhang").contains("\"key\":\"weizhang\""));
+        assertTrue(Crm.clean("region", "上海").contains("\"province\":\"310000\""));
+        assertTrue(Crm.clean("vin", "LSVAU2180N2183294").contains("\"check_digit\""));
+    }
+
+    @Test
+    public void cleansLeads() {
+        String out = Crm.cleanLead("{\"phone\":\"13800138000\",\"name\":\"张伟先生\"}");
+        assertTrue(out, out.contains("\"name\":\"张伟\""));
+        assertTrue(out, out.contains("\"quality\":\"junk\""));
+    }
+
+    @Test
+    public void badInputThrows() {
+        try {
+            Crm.clean("fax", "1");
+            fail();
+        } catch (InvalidInputException e) {
+            assertTrue(e.getMessage().contains("kind: unknown cleaner"));
+        }
+        try {
+            Crm.cleanLead("{\"phone\":1}");
+            fail();
+        } catch (InvalidInputException e) {
+            assertEquals("phone: expected a string", e.getMessage());
+        }
+    }
+}
