@@ -9,5 +9,6 @@
 #include "lead.h"
 #include "event.h"
 #include "clean.h"
+#include "match.h"
 
 #endif /* CRM_CRM_H */

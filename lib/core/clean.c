@@ -2,7 +2,6 @@
  * Cleaning: pure functions that normalise and validate raw lead fields.
  * Unicode work (NFKC, Han to pinyin) is ICU's; the number rules are ours.
  */
-#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -177,7 +176,11 @@ static int begin(cleaning *c, crm_clean_result *r, const char *raw, const char *
         return crm_error_set(CRM_EINVALID, "%s: longer than %d bytes", field, CRM_CLEAN_INPUT_MAX);
     if (!crm__utf8_valid(raw, len))
         return crm_error_set(CRM_EINVALID, "%s: not valid UTF-8", field);
-    *norm_owner = crm__nfkc(raw);
+    /* NFKC leaves ASCII as it is: skip ICU for the common case. */
+    bool ascii = true;
+    for (size_t i = 0; i < len && ascii; i++)
+        ascii = (unsigned char)raw[i] < 0x80;
+    *norm_owner = ascii ? crm__strdup(raw) : crm__nfkc(raw);
     if (!*norm_owner)
         return crm__error_nomem();
     char *t = trim(*norm_owner);
@@ -526,55 +529,117 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-char *crm__name_key(const char *name)
+/* The pinyin of one Han character: from the cache, or ICU (and then kept
+ * in the cache when there is one). Appends to b. */
+static void han_syllable(crm_buf *b, uint32_t cp, const char *utf8, size_t len, crm__pinyin *cache)
 {
-    /* Split CamelCase ("ZhangWei") before the case is lost. */
-    crm_buf b = CRM_BUF_INIT;
-    for (const char *p = name; *p; p++) {
-        if (p > name && isupper((unsigned char)*p) && islower((unsigned char)p[-1]))
-            crm__buf_puts(&b, " ");
-        crm__buf_append(&b, p, 1);
+    char *slot = NULL;
+    if (cache && cp >= CRM_PINYIN_FIRST && cp <= CRM_PINYIN_LAST) {
+        slot = cache->syllable[cp - CRM_PINYIN_FIRST];
+        if (slot[0]) {
+            crm__buf_puts(b, slot);
+            return;
+        }
     }
-    if (b.failed || !b.data) {
-        crm__buf_free(&b);
-        return b.failed ? NULL : crm__strdup("");
+    char one[5];
+    memcpy(one, utf8, len);
+    one[len] = '\0';
+    char *latin = crm__to_latin(one);
+    if (!latin) {
+        b->failed = true;
+        return;
     }
-    char *latin = crm__to_latin(b.data);
-    crm__buf_free(&b);
-    if (!latin)
-        return NULL;
-    char *tokens[64];
-    size_t nt = 0;
-    for (char *p = latin; *p && nt < 64;) {
-        while (*p && !isalnum((unsigned char)*p))
-            *p++ = '\0';
-        if (!*p)
-            break;
-        tokens[nt++] = p;
-        while (isalnum((unsigned char)*p))
-            p++;
-    }
-    /* The loop leaves the separator after the last token in place. */
-    for (size_t i = 0; i < nt; i++) {
-        char *e = tokens[i];
-        while (isalnum((unsigned char)*e))
-            e++;
-        *e = '\0';
-    }
-    qsort(tokens, nt, sizeof tokens[0], cmp_str);
-    crm_buf k = CRM_BUF_INIT;
-    crm__buf_puts(&k, "");
-    for (size_t i = 0; i < nt; i++)
-        crm__buf_puts(&k, tokens[i]);
+    char *w = latin;
+    for (char *p = latin; *p; p++)
+        if (isalnum((unsigned char)*p))
+            *w++ = *p;
+    *w = '\0';
+    if (slot && strlen(latin) < sizeof cache->syllable[0])
+        strcpy(slot, latin);
+    crm__buf_puts(b, latin);
     free(latin);
-    if (k.failed) {
-        crm__buf_free(&k);
-        return NULL;
-    }
-    return k.data;
 }
 
-int crm_clean_name(crm_clean_result *r, const char *raw)
+char *crm__name_key(const char *name, crm__pinyin *cache)
+{
+    /* Tokens: each Han character is a syllable; runs of Latin letters and
+     * digits are words, split at a lower-to-upper change ("ZhangWei").
+     * Transliterating character by character keeps the cache exact. */
+    crm_buf toks = CRM_BUF_INIT; /* tokens, each NUL-terminated */
+    size_t nt = 0;
+    bool in_word = false;
+    for (const char *p = name; *p;) {
+        const char *start = p;
+        uint32_t cp = utf8_next(&p);
+        if (cp < 0x80 && isalnum((int)cp)) {
+            bool split = in_word && isupper((int)cp) && islower((unsigned char)start[-1]);
+            if (!in_word || split) {
+                if (in_word)
+                    crm__buf_append(&toks, "", 1);
+                nt++;
+                in_word = true;
+            }
+            char ch = (char)tolower((int)cp);
+            crm__buf_append(&toks, &ch, 1);
+        } else if (is_han(cp) && cp != 0x00B7 && cp != 0x30FB) {
+            if (in_word)
+                crm__buf_append(&toks, "", 1);
+            han_syllable(&toks, cp, start, (size_t)(p - start), cache);
+            crm__buf_append(&toks, "", 1);
+            nt++;
+            in_word = false;
+        } else if (cp >= 0x80 && !is_han(cp)) {
+            /* Accented Latin and the like: ICU folds it to ASCII. */
+            char one[5];
+            memcpy(one, start, (size_t)(p - start));
+            one[p - start] = '\0';
+            char *latin = crm__to_latin(one);
+            if (!latin) {
+                toks.failed = true;
+                break;
+            }
+            for (char *q = latin; *q; q++) {
+                if (!isalnum((unsigned char)*q))
+                    continue;
+                if (!in_word)
+                    nt++, in_word = true;
+                crm__buf_append(&toks, q, 1);
+            }
+            free(latin);
+        } else if (in_word) {
+            crm__buf_append(&toks, "", 1);
+            in_word = false;
+        }
+    }
+    if (in_word)
+        crm__buf_append(&toks, "", 1);
+    if (toks.failed) {
+        crm__buf_free(&toks);
+        return NULL;
+    }
+    char **tokens = malloc((nt ? nt : 1) * sizeof *tokens);
+    if (!tokens) {
+        crm__buf_free(&toks);
+        return NULL;
+    }
+    size_t k = 0;
+    for (size_t off = 0; k < nt && off < toks.len; off += strlen(toks.data + off) + 1)
+        tokens[k++] = toks.data + off;
+    qsort(tokens, k, sizeof tokens[0], cmp_str);
+    crm_buf key = CRM_BUF_INIT;
+    crm__buf_puts(&key, "");
+    for (size_t i = 0; i < k; i++)
+        crm__buf_puts(&key, tokens[i]);
+    free(tokens);
+    crm__buf_free(&toks);
+    if (key.failed) {
+        crm__buf_free(&key);
+        return NULL;
+    }
+    return key.data;
+}
+
+int crm__clean_name(crm_clean_result *r, const char *raw, crm__pinyin *cache)
 {
     cleaning c;
     char *own = NULL, *s = NULL;
@@ -607,7 +672,7 @@ int crm_clean_name(crm_clean_result *r, const char *raw)
             goto done;
         }
     }
-    r->key = crm__name_key(s);
+    r->key = crm__name_key(s, cache);
     if (!r->key) {
         rc = crm__error_nomem();
         goto done;
@@ -619,6 +684,11 @@ done:
     rc = finish(&c, NULL, rc);
     free(own);
     return rc;
+}
+
+int crm_clean_name(crm_clean_result *r, const char *raw)
+{
+    return crm__clean_name(r, raw, NULL);
 }
 
 /* ---- e-mail ----------------------------------------------------------- */
