@@ -19,7 +19,7 @@
 
 #define NAME_KEY_HAN 'H'   /* the key of a name written in Han characters */
 #define NAME_KEY_LATIN 'L' /* ... in Latin letters */
-#define U_SAMPLE_PAIRS 20000
+#define U_SAMPLE_PAIRS 4000
 #define EM_EPSILON 1e-6
 
 typedef struct memo_entry {
@@ -71,9 +71,20 @@ static uint64_t hash_bytes(const void *p, size_t n, uint64_t seed)
     return h;
 }
 
-/* LSD radix sort of 64-bit words, 16 bits a pass; tmp holds n words. */
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* LSD radix sort of 64-bit words, 16 bits a pass; tmp holds n words.
+ * Short arrays go to qsort: clearing the counts would cost more. */
 static void radix_sort64(uint64_t *a, uint64_t *tmp, size_t n)
 {
+    if (n < 65536) {
+        qsort(a, n, sizeof *a, cmp_u64);
+        return;
+    }
     size_t *count = calloc(65536, sizeof *count);
     if (!count) {
         /* Not worth failing a run for: fall back to a slower sort. */
@@ -132,50 +143,69 @@ static int decode(const char *s, uint32_t out[CP_MAX])
     return n;
 }
 
-static double jaro_winkler_cp(const uint32_t *a, int la, const uint32_t *b, int lb)
+/* Jaro–Winkler over code points (or bytes, for ASCII: the same thing),
+ * at most CP_MAX of them; matched flags are bit masks. */
+#define JARO_WINKLER_BODY(T)                                                                   \
+    static double jaro_winkler_##T(const T *a, int la, const T *b, int lb)                     \
+    {                                                                                          \
+        if (la == 0 || lb == 0)                                                                \
+            return la == lb ? 1.0 : 0.0;                                                       \
+        int window = (la > lb ? la : lb) / 2 - 1;                                              \
+        if (window < 0)                                                                        \
+            window = 0;                                                                        \
+        uint64_t ma = 0, mb = 0;                                                               \
+        int matches = 0;                                                                       \
+        for (int i = 0; i < la; i++) {                                                         \
+            int lo = i - window > 0 ? i - window : 0, hi = i + window + 1 < lb ? i + window + 1 : lb; \
+            for (int j = lo; j < hi; j++) {                                                    \
+                if (!(mb >> j & 1) && a[i] == b[j]) {                                          \
+                    ma |= 1ULL << i, mb |= 1ULL << j;                                          \
+                    matches++;                                                                 \
+                    break;                                                                     \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+        if (!matches)                                                                          \
+            return 0.0;                                                                        \
+        int t = 0;                                                                             \
+        for (int i = 0, j = 0; i < la; i++) {                                                  \
+            if (!(ma >> i & 1))                                                                \
+                continue;                                                                      \
+            while (!(mb >> j & 1))                                                             \
+                j++;                                                                           \
+            t += a[i] != b[j];                                                                 \
+            j++;                                                                               \
+        }                                                                                      \
+        double md = matches;                                                                   \
+        double jaro = (md / la + md / lb + (md - t / 2.0) / md) / 3.0;                         \
+        int prefix = 0;                                                                        \
+        while (prefix < 4 && prefix < la && prefix < lb && a[prefix] == b[prefix])            \
+            prefix++;                                                                          \
+        return jaro + prefix * 0.1 * (1.0 - jaro);                                             \
+    }
+typedef unsigned char uchar;
+JARO_WINKLER_BODY(uchar)
+JARO_WINKLER_BODY(uint32_t)
+
+static bool ascii_len(const char *s, int *len)
 {
-    if (la == 0 || lb == 0)
-        return la == lb ? 1.0 : 0.0;
-    int window = (la > lb ? la : lb) / 2 - 1;
-    if (window < 0)
-        window = 0;
-    bool ma[CP_MAX] = {false}, mb[CP_MAX] = {false};
-    int matches = 0;
-    for (int i = 0; i < la; i++) {
-        int lo = i - window > 0 ? i - window : 0, hi = i + window + 1 < lb ? i + window + 1 : lb;
-        for (int j = lo; j < hi; j++) {
-            if (!mb[j] && a[i] == b[j]) {
-                ma[i] = mb[j] = true;
-                matches++;
-                break;
-            }
-        }
-    }
-    if (!matches)
-        return 0.0;
-    int t = 0;
-    for (int i = 0, j = 0; i < la; i++) {
-        if (!ma[i])
-            continue;
-        while (!mb[j])
-            j++;
-        t += a[i] != b[j];
-        j++;
-    }
-    double md = matches;
-    double jaro = (md / la + md / lb + (md - t / 2.0) / md) / 3.0;
-    int prefix = 0;
-    while (prefix < 4 && prefix < la && prefix < lb && a[prefix] == b[prefix])
-        prefix++;
-    return jaro + prefix * 0.1 * (1.0 - jaro);
+    int n = 0;
+    for (; s[n]; n++)
+        if ((unsigned char)s[n] >= 0x80 || n >= CP_MAX)
+            return false;
+    *len = n;
+    return true;
 }
 
 double crm__jaro_winkler(const char *a, const char *b);
 double crm__jaro_winkler(const char *a, const char *b)
 {
+    int la, lb;
+    if (ascii_len(a, &la) && ascii_len(b, &lb))
+        return jaro_winkler_uchar((const uchar *)a, la, (const uchar *)b, lb);
     uint32_t ca[CP_MAX], cb[CP_MAX];
-    int la = decode(a, ca), lb = decode(b, cb);
-    return jaro_winkler_cp(ca, la, cb, lb);
+    la = decode(a, ca), lb = decode(b, cb);
+    return jaro_winkler_uint32_t(ca, la, cb, lb);
 }
 
 /* Optimal string alignment distance (Damerau–Levenshtein with adjacent
@@ -289,6 +319,8 @@ static uint32_t compare_pair(const crm_dedupe *d, uint32_t a, uint32_t b, uint32
             continue;
         /* Given and family name written the other way round: compare
          * crosswise and keep whichever way agrees better. */
+        if (lv[f] == LV_AGREE && lv[g] == LV_AGREE)
+            continue;
         int x = compare_values(&m->fields[f], value_of(d, a, f), value_of(d, b, (size_t)g));
         int y = compare_values(&m->fields[g], value_of(d, a, (size_t)g), value_of(d, b, f));
         if (x != LV_MISSING && y != LV_MISSING && x + y > lv[f] + lv[g]) {
