@@ -5,7 +5,7 @@
  *
  * This file holds the entry point, the global options, the shared
  * argument and message helpers, and the `init` command. The other commands
- * live in import.c, leads.c and clean.c.
+ * live in import.c, leads.c, clean.c and dedupe.c.
  */
 #include "cli.h"
 
@@ -23,6 +23,7 @@ static const char main_usage[] =
     "  leads                list leads (text table or NDJSON)\n"
     "  show ID              show one lead with its audit history\n"
     "  clean [FILE|-]       clean lead documents (NDJSON) or single values\n"
+    "  dedupe FILE|-        find duplicates in a CSV file of any columns\n"
     "  help [COMMAND]       show this help or a command's help\n"
     "\n"
     "Global options (before the command; --db is also accepted after it):\n"
@@ -193,6 +194,7 @@ static const cli_command commands[] = {
     { "leads", cli_cmd_leads },
     { "show", cli_cmd_show },
     { "clean", cli_cmd_clean },
+    { "dedupe", cli_cmd_dedupe },
 };
 
 static const cli_command *find_command(const char *name)

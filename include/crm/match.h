@@ -140,8 +140,9 @@ CRM_EXTERN(int) crm_matcher_config_json(char **out, const crm_matcher *matcher);
  * @param[in]  matcher  the configuration; it must outlive the run, which
  *                      stores estimated weights in it
  * @param[in]  columns  the names of the columns of the records to come
- * @param[in]  ncolumns how many; every field's column must be among them
- * @return 0, CRM_EINVALID (a field's column is missing: the message names it), CRM_ENOMEM
+ * @param[in]  ncolumns how many; a field whose column is not among them is
+ *                      missing in every record, but one must be there
+ * @return 0, CRM_EINVALID (none of the fields' columns is there), CRM_ENOMEM
  */
 CRM_EXTERN(int) crm_dedupe_new(crm_dedupe **out, crm_matcher *matcher, const char *const *columns,
                                size_t ncolumns);

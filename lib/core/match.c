@@ -21,6 +21,8 @@
 #define NAME_KEY_LATIN 'L' /* ... in Latin letters */
 #define U_SAMPLE_PAIRS 4000
 #define EM_EPSILON 1e-6
+#define PROB_FLOOR 1e-12
+#define NO_COLUMN ((size_t)-1)
 
 typedef struct memo_entry {
     uint64_t hash;
@@ -470,16 +472,20 @@ int crm_dedupe_new(crm_dedupe **out, crm_matcher *m, const char *const *columns,
         return crm__error_nomem();
     d->m = m;
     d->ncolumns = ncolumns;
+    size_t found = 0;
     for (size_t f = 0; f < m->nfields; f++) {
         size_t c = 0;
         while (c < ncolumns && (!columns[c] || strcmp(columns[c], m->fields[f].column) != 0))
             c++;
-        if (c == ncolumns) {
-            free(d);
-            return crm_error_set(CRM_EINVALID, "columns: no column '%.64s' (of field '%.64s')",
-                                 m->fields[f].column, m->fields[f].name);
-        }
-        d->colidx[f] = c;
+        /* A field without its column is missing in every record: one
+         * configuration serves files that lack some columns. */
+        d->colidx[f] = c < ncolumns ? c : NO_COLUMN;
+        found += c < ncolumns;
+    }
+    if (!found) {
+        free(d);
+        return crm_error_set(CRM_EINVALID, "columns: none of the configuration's columns (%.64s, ...) is present",
+                             m->fields[0].column);
     }
     crm__buf_append(&d->arena, "", 1);
     if (d->arena.failed) {
@@ -515,7 +521,7 @@ int crm_dedupe_add(crm_dedupe *d, const char *id, const char *const *values)
         return crm_error_set(CRM_ENOMEM, "dedupe: too many records");
     size_t nf = d->m->nfields;
     for (size_t f = 0; f < nf; f++) {
-        const char *v = values[d->colidx[f]];
+        const char *v = d->colidx[f] == NO_COLUMN ? NULL : values[d->colidx[f]];
         if (v && !crm__utf8_valid(v, strlen(v)))
             return crm_error_set(CRM_EINVALID, "%s: not valid UTF-8", d->m->fields[f].column);
         if (v && strlen(v) > CRM_CLEAN_INPUT_MAX)
@@ -539,7 +545,7 @@ int crm_dedupe_add(crm_dedupe *d, const char *id, const char *const *values)
     uint32_t *row = d->vals + d->n * nf;
     int rc = 0;
     for (size_t f = 0; rc == 0 && f < nf; f++) {
-        const char *v = values[d->colidx[f]];
+        const char *v = d->colidx[f] == NO_COLUMN ? NULL : values[d->colidx[f]];
         row[f] = 0;
         if (v && *v)
             rc = memoised(d->m->fields[f].cmp) ? memo_normalise(d, f, v, &row[f]) : normalise(d, f, v, &row[f]);
@@ -696,8 +702,10 @@ static double log_prob(const crm_matcher *m, uint32_t pattern, bool match)
     double s = 0;
     for (size_t f = 0; f < m->nfields; f++) {
         int l = level_of(pattern, f);
+        /* A configuration may say a level never happens (0): keep the
+         * logarithm finite so one field cannot veto all the others. */
         if (l != LV_MISSING)
-            s += log((match ? m->fields[f].m : m->fields[f].u)[LV_AGREE - l]);
+            s += log(fmax((match ? m->fields[f].m : m->fields[f].u)[LV_AGREE - l], PROB_FLOOR));
     }
     return s;
 }
@@ -943,7 +951,8 @@ int crm_dedupe_pair_json(char **out, const crm_dedupe *d, size_t i)
              cJSON_AddStringToObject(e, "level", level_names[l]) &&
              cJSON_AddNumberToObject(e, "weight",
                                      l == LV_MISSING ? 0.0
-                                                     : round(log2(fd->m[LV_AGREE - l] / fd->u[LV_AGREE - l]) * 1000) / 1000);
+                                                     : round(log2(fmax(fd->m[LV_AGREE - l], PROB_FLOOR) /
+                                                                  fmax(fd->u[LV_AGREE - l], PROB_FLOOR)) * 1000) / 1000);
         if (ok && bf != f)
             ok = cJSON_AddBoolToObject(e, "swapped", 1) != NULL;
     }

@@ -10,16 +10,23 @@
 
 #include "core/match_internal.h"
 
+/* The default for leads. The weights are set by hand, not estimated, so
+ * that a single lead online and a small batch decide the same way as a
+ * large one: among candidate pairs (which share a phone, an e-mail, a WeChat
+ * id, or a name's pinyin and a city) a shared phone is strong evidence, a
+ * phone one digit off with the same name and city is enough to merge, and
+ * the same name in the same city with another phone is not. A batch may
+ * drop m and u to have EM estimate them from its own data. */
 static const char default_config[] =
     "{\n"
     "  \"fields\": [\n"
-    "    {\"name\": \"phone\", \"comparator\": \"phone\"},\n"
-    "    {\"name\": \"name\", \"comparator\": \"name\"},\n"
-    "    {\"name\": \"email\", \"comparator\": \"exact\"},\n"
-    "    {\"name\": \"wechat_openid\", \"comparator\": \"exact\"},\n"
-    "    {\"name\": \"wechat_unionid\", \"comparator\": \"exact\"},\n"
-    "    {\"name\": \"province\", \"comparator\": \"region\"},\n"
-    "    {\"name\": \"city\", \"comparator\": \"region\"}\n"
+    "    {\"name\": \"phone\", \"comparator\": \"phone\", \"m\": [0.92, 0.07, 0.01], \"u\": [0.0001, 0.001, 0.9989]},\n"
+    "    {\"name\": \"name\", \"comparator\": \"name\", \"m\": [0.6, 0.25, 0.15], \"u\": [0.05, 0.05, 0.9]},\n"
+    "    {\"name\": \"email\", \"comparator\": \"exact\", \"m\": [0.95, 0, 0.05], \"u\": [0.0001, 0, 0.9999]},\n"
+    "    {\"name\": \"wechat_openid\", \"comparator\": \"exact\", \"m\": [0.99, 0, 0.01], \"u\": [0.00001, 0, 0.99999]},\n"
+    "    {\"name\": \"wechat_unionid\", \"comparator\": \"exact\", \"m\": [0.99, 0, 0.01], \"u\": [0.00001, 0, 0.99999]},\n"
+    "    {\"name\": \"province\", \"comparator\": \"region\", \"m\": [0.95, 0, 0.05], \"u\": [0.4, 0, 0.6]},\n"
+    "    {\"name\": \"city\", \"comparator\": \"region\", \"m\": [0.9, 0.05, 0.05], \"u\": [0.3, 0.3, 0.4]}\n"
     "  ],\n"
     "  \"blocking\": [[\"phone\"], [\"email\"], [\"wechat_openid\"], [\"wechat_unionid\"],\n"
     "               [\"name:key\", \"city\"]],\n"
@@ -151,6 +158,7 @@ static int parse_field(crm_matcher *m, mfield *f, cJSON *o, size_t idx)
             f->levels[i] = v->valuedouble;
         }
         bool order = f->cmp == CMP_JW ? f->levels[0] >= f->levels[1] : f->levels[0] <= f->levels[1];
+        snprintf(p, sizeof p, "%s.levels", path);
         if (!order)
             return bad(p, f->cmp == CMP_JW ? "the agree level must be at least the partial level"
                                            : "the agree level must be at most the partial level");
@@ -354,11 +362,20 @@ int crm_matcher_new(crm_matcher **out, const char *json)
     return 0;
 }
 
+/* Six significant digits: enough to reproduce the decisions, and small
+ * probabilities (u of a phone agreeing by chance) do not round to 0. */
+static double sig6(double x)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.6g", x);
+    return strtod(buf, NULL);
+}
+
 static cJSON *probs(const double p[3])
 {
     double r[3];
     for (int i = 0; i < 3; i++)
-        r[i] = round(p[i] * 1e6) / 1e6;
+        r[i] = sig6(p[i]);
     return cJSON_CreateDoubleArray(r, 3);
 }
 
@@ -407,7 +424,7 @@ int crm_matcher_config_json(char **out, const crm_matcher *m)
     cJSON *em = th ? cJSON_AddObjectToObject(doc, "em") : NULL;
     ok = em && cJSON_AddNumberToObject(th, "merge", m->merge) && cJSON_AddNumberToObject(th, "review", m->review) &&
          cJSON_AddNumberToObject(em, "max_iterations", m->max_iterations) &&
-         cJSON_AddNumberToObject(em, "prior", round(m->lambda * 1e6) / 1e6) &&
+         cJSON_AddNumberToObject(em, "prior", sig6(m->lambda)) &&
          cJSON_AddNumberToObject(doc, "max_block", (double)m->max_block);
     *out = ok ? cJSON_Print(doc) : NULL;
     cJSON_Delete(doc);

@@ -540,3 +540,38 @@ def test_clean_values():
     assert "kind: unknown cleaner 'fax'" in p.err
     run("clean", "--kind", check=2)
     run("clean", "--bogus", check=2)
+
+
+# ---- dedupe ---------------------------------------------------------------
+
+
+def test_dedupe_default_config(tmp_path):
+    src = tmp_path / "leads.csv"
+    src.write_text("lead_id,name,phone,city\n"
+                   "a,张伟,13912345670,上海\n"
+                   "b,Wei Zhang,+86 139 1234 5670,上海市\n"
+                   "c,李娜,13712345678,北京\n", encoding="utf-8")
+    p = run("dedupe", src, "--id-column", "lead_id", "--pairs", "--weights", tmp_path / "w.json", check=0)
+    lines = [json.loads(x) for x in p.out.splitlines()]
+    assert lines[:3] == [{"id": "a", "cluster": "a"}, {"id": "b", "cluster": "a"},
+                         {"id": "c", "cluster": "c"}]
+    pair = lines[3]
+    assert (pair["a"], pair["b"], pair["decision"]) == ("a", "b", "merge")
+    assert {"field": "phone", "a": "13912345670", "b": "13912345670", "level": "agree",
+            "weight": pytest.approx(13.168, abs=0.01)} in pair["fields"]
+    assert "3 records, 1 candidate pairs, 1 merged, 0 for review, 2 clusters" in p.err
+    weights = json.loads((tmp_path / "w.json").read_text())
+    assert weights["fields"][0]["m"] == [0.92, 0.07, 0.01]
+
+
+def test_dedupe_errors(tmp_path):
+    src = tmp_path / "x.csv"
+    src.write_text("a,b\n1,2\n")
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text('{"fields": [{"name": "a", "comparator": "soundex"}], "blocking": [["a"]]}')
+    p = run("dedupe", src, "--config", cfg, check=1)
+    assert "fields[0].comparator: expected one of" in p.err
+    p = run("dedupe", src, check=1)
+    assert "columns: none of the configuration's columns (phone, ...) is present" in p.err
+    run("dedupe", check=2)
+    p = run("dedupe", src, "--id-column", "zz", "--config", cfg, check=1)
