@@ -569,6 +569,11 @@ void crmb_fail_for_test(int code, const char *message);
 %rename(clean_lead) crmb_clean_lead;
 char *crmb_clean(const char *kind, const char *raw);
 char *crmb_clean_lead(const char *json);
+%newobject crmb_dedupe;
+%rename(dedupe) crmb_dedupe;
+%rename(match_default_config) crmb_match_default_config;
+char *crmb_dedupe(const char *config, const char *records);
+const char *crmb_match_default_config(void);
 
 #elif defined(SWIGJAVA)
 
@@ -679,6 +684,22 @@ char *crmb_clean_lead(const char *json);
   /** Clean a lead document (JSON): clean values and a "clean" report with the quality. */
   public static String cleanLead(String json) {
     return CrmNative.cleanLead(json);
+  }
+
+  /**
+   * Deduplicate records in a batch. records is a JSON array of objects
+   * ("id" names a record, the other members are columns); config a match
+   * configuration, or null for the default for leads. The result is JSON:
+   * "clusters" (id and cluster of every record), "pairs" (merged or for
+   * review, with the evidence), "stats" and "config" (with the weights used).
+   */
+  public static String dedupe(String config, String records) {
+    return CrmNative.dedupe(config, records);
+  }
+
+  /** The default match configuration for leads (JSON). */
+  public static String defaultMatchConfig() {
+    return CrmNative.matchDefaultConfig();
   }
 %}
 
@@ -823,6 +844,11 @@ void crmb_fail_for_test(int code, const char *message);
 %rename(cleanLead) crmb_clean_lead;
 char *crmb_clean(const char *kind, const char *raw);
 char *crmb_clean_lead(const char *json);
+%newobject crmb_dedupe;
+%rename(dedupe) crmb_dedupe;
+%rename(matchDefaultConfig) crmb_match_default_config;
+char *crmb_dedupe(const char *config, const char *records);
+const char *crmb_match_default_config(void);
 
 #endif
 

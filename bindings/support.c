@@ -544,3 +544,16 @@ char *crmb_clean_lead(const char *json)
         return NULL;
     return out;
 }
+
+char *crmb_dedupe(const char *config, const char *records)
+{
+    char *out = NULL;
+    if (check(crm_dedupe_json(&out, config, records)) < 0)
+        return NULL;
+    return out;
+}
+
+const char *crmb_match_default_config(void)
+{
+    return crm_matcher_default_config();
+}

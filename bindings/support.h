@@ -133,6 +133,14 @@ char *crmb_clean(const char *kind, const char *raw);
 /** crm_clean_lead_json(): a lead document; JSON (crm_free) or NULL with the status set. */
 char *crmb_clean_lead(const char *json);
 
+/* ---- matching (no database) ---------------------------------------------- */
+
+/** crm_dedupe_json(): config may be NULL for the default; JSON (crm_free) or NULL with the status set. */
+char *crmb_dedupe(const char *config, const char *records);
+
+/** crm_matcher_default_config(); static, never NULL. */
+const char *crmb_match_default_config(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,7 +6,7 @@ import static org.junit.Assert.fail;
 
 import org.junit.Test;
 
-/** The cleaners from Java: JSON results, exceptions for bad input. */
+/** The cleaners and batch matching from Java: JSON results, exceptions for bad input. */
 public class CleanTest {
     @Test
     public void cleansValues() {
@@ -22,6 +22,21 @@ public class CleanTest {
         String out = Crm.cleanLead("{\"phone\":\"13800138000\",\"name\":\"张伟先生\"}");
         assertTrue(out, out.contains("\"name\":\"张伟\""));
         assertTrue(out, out.contains("\"quality\":\"junk\""));
+    }
+
+    @Test
+    public void dedupes() {
+        String out = Crm.dedupe(null, "[{\"id\":\"a\",\"phone\":\"13912345670\",\"name\":\"张伟\"},"
+                + "{\"id\":\"b\",\"phone\":\"+86 139 1234 5670\",\"name\":\"Wei Zhang\"}]");
+        assertTrue(out, out.contains("{\"id\":\"b\",\"cluster\":\"a\"}"));
+        assertTrue(out, out.contains("\"decision\":\"merge\""));
+        assertTrue(Crm.defaultMatchConfig().contains("\"blocking\""));
+        try {
+            Crm.dedupe("{\"fields\": 1}", "[]");
+            fail();
+        } catch (InvalidInputException e) {
+            assertEquals("fields: expected an array of 1 to 16 fields", e.getMessage());
+        }
     }
 
     @Test

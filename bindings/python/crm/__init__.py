@@ -35,6 +35,8 @@ __all__ = [
     "version",
     "clean",
     "clean_lead",
+    "dedupe",
+    "default_match_config",
     "Db",
     "LeadIterator",
     "EventIterator",
@@ -75,6 +77,27 @@ def clean_lead(lead):
     ``quality``: "ok", "suspect" or "junk")."""
     text = lead if isinstance(lead, str) else _json.dumps(lead, ensure_ascii=False)
     return _json.loads(_core.clean_lead(text))
+
+
+def default_match_config():
+    """The default match configuration for leads, as a dict."""
+    return _json.loads(_core.match_default_config())
+
+
+def dedupe(records, config=None):
+    """Find the records that are the same entity.
+
+    ``records`` is a list of dicts (``"id"`` names a record, else its index;
+    the other keys are columns, str or number or None); ``config`` a match
+    configuration (dict or JSON text), or None for the default for leads.
+    Returns a dict: ``clusters`` (a list of {"id", "cluster"}, the cluster
+    named by its first record), ``pairs`` (the pairs merged or for review,
+    each with its evidence field by field), ``stats`` and ``config`` (with
+    the weights used, to give to the next run).
+    """
+    if config is not None and not isinstance(config, str):
+        config = _json.dumps(config, ensure_ascii=False)
+    return _json.loads(_core.dedupe(config, _json.dumps(list(records), ensure_ascii=False)))
 
 
 def _statuses():
