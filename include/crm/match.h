@@ -66,6 +66,7 @@
 #define CRM_MATCH_H
 
 #include "common.h"
+#include "db.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -199,6 +200,28 @@ CRM_EXTERN(const char *) crm_dedupe_cluster(const crm_dedupe *dedupe, size_t rec
 
 /** The id of a record (as given to crm_dedupe_add); borrowed, or NULL when out of range. */
 CRM_EXTERN(const char *) crm_dedupe_record_id(const crm_dedupe *dedupe, size_t record);
+
+/**
+ * Match leads online: from now on crm_lead_ingest() on this handle looks up
+ * candidates by the configuration's blocking keys (stored for every lead
+ * ingested while matching is on), compares the lead with each, and takes
+ * the most probable: at or above the merge threshold the lead is a
+ * duplicate (CRM_INGEST_DUPLICATE, recorded on the existing lead with the
+ * evidence in the "lead.duplicate" event); at or above the review threshold
+ * it is stored and flagged (CRM_INGEST_REVIEW, a "lead.possible_duplicate"
+ * event on the new lead carries the candidate and the evidence); else it is
+ * new. Fields' columns must be text fields of a lead and every field needs
+ * m and u (there is no batch to estimate them from). With matching off (the
+ * default) ingest finds duplicates by exact phone only.
+ *
+ * @param[in] db   the handle; the setting lives as long as it
+ * @param[in] json the configuration, or NULL for crm_matcher_default_config()
+ * @return 0, CRM_EINVALID (the message names the JSON path), CRM_ENOMEM
+ */
+CRM_EXTERN(int) crm_match_enable(crm_db *db, const char *json);
+
+/** Back to exact-phone duplicates on ingest. NULL is a no-op. */
+CRM_EXTERN(void) crm_match_disable(crm_db *db);
 
 /**
  * Deduplicate records given as JSON in one call (for the bindings).

@@ -84,6 +84,7 @@ void crm_db_close(crm_db *db)
     while (db->iters)
         crm__iter_detach(db->iters);
     db->backend->free(db->backend); /* rolls back an open transaction */
+    crm__lead_match_free(db);
     free((char *)db->scope.dealer_id);
     free(db->actor);
     free(db);

@@ -924,26 +924,21 @@ static const char *shown(const char *v)
     return *v ? v : NULL;
 }
 
-int crm_dedupe_pair_json(char **out, const crm_dedupe *d, size_t i)
+/* The evidence for records a and b: per field the values, the level and
+ * its weight; the total, the probability and the decision. */
+static cJSON *evidence(const crm_dedupe *d, uint32_t a, uint32_t b)
 {
-    crm_match_pair p;
-    if (!out)
-        return crm_error_set(CRM_EINVALID, "out: NULL");
-    *out = NULL;
-    int rc = crm_dedupe_pair(&p, d, i);
-    if (rc != 0)
-        return rc;
     const crm_matcher *m = d->m;
     uint32_t swapped = 0;
-    uint32_t pat = compare_pair(d, (uint32_t)p.a, (uint32_t)p.b, &swapped);
+    uint32_t pat = compare_pair(d, a, b, &swapped);
+    double prob = probability(m, pat);
     cJSON *o = cJSON_CreateObject(), *fields = cJSON_AddArrayToObject(o, "fields");
-    bool ok = o && fields && cJSON_AddStringToObject(o, "a", crm_dedupe_record_id(d, p.a)) &&
-              cJSON_AddStringToObject(o, "b", crm_dedupe_record_id(d, p.b));
+    bool ok = o && fields;
     for (size_t f = 0; ok && f < m->nfields; f++) {
         const mfield *fd = &m->fields[f];
         int l = level_of(pat, f);
         size_t bf = (swapped >> f) & 1 ? (size_t)fd->swap_with : f;
-        const char *va = shown(value_of(d, (uint32_t)p.a, f)), *vb = shown(value_of(d, (uint32_t)p.b, bf));
+        const char *va = shown(value_of(d, a, f)), *vb = shown(value_of(d, b, bf));
         cJSON *e = cJSON_CreateObject();
         ok = e && cJSON_AddItemToArray(fields, e) && cJSON_AddStringToObject(e, "field", fd->name) &&
              (va ? cJSON_AddStringToObject(e, "a", va) : cJSON_AddNullToObject(e, "a")) &&
@@ -956,12 +951,69 @@ int crm_dedupe_pair_json(char **out, const crm_dedupe *d, size_t i)
         if (ok && bf != f)
             ok = cJSON_AddBoolToObject(e, "swapped", 1) != NULL;
     }
-    ok = ok && cJSON_AddNumberToObject(o, "weight", round(p.weight * 1000) / 1000) &&
-         cJSON_AddNumberToObject(o, "probability", round(p.probability * 1e6) / 1e6) &&
-         cJSON_AddStringToObject(o, "decision", decision_names[p.decision]);
+    ok = ok && cJSON_AddNumberToObject(o, "weight", round(weight(m, pat) * 1000) / 1000) &&
+         cJSON_AddNumberToObject(o, "probability", round(prob * 1e6) / 1e6) &&
+         cJSON_AddStringToObject(o, "decision", decision_names[decide(m, prob)]);
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+int crm_dedupe_pair_json(char **out, const crm_dedupe *d, size_t i)
+{
+    crm_match_pair p;
+    if (!out)
+        return crm_error_set(CRM_EINVALID, "out: NULL");
+    *out = NULL;
+    int rc = crm_dedupe_pair(&p, d, i);
+    if (rc != 0)
+        return rc;
+    cJSON *o = cJSON_CreateObject(), *ev = evidence(d, (uint32_t)p.a, (uint32_t)p.b);
+    bool ok = o && ev && cJSON_AddStringToObject(o, "a", crm_dedupe_record_id(d, p.a)) &&
+              cJSON_AddStringToObject(o, "b", crm_dedupe_record_id(d, p.b));
+    /* a and b first, then the evidence's members. */
+    while (ok && ev->child) {
+        cJSON *item = cJSON_DetachItemViaPointer(ev, ev->child);
+        /* cJSON copies the key before it frees the item's own. */
+        ok = cJSON_AddItemToObject(o, item->string, item);
+    }
+    cJSON_Delete(ev);
     *out = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     return *out ? 0 : crm__error_nomem();
+}
+
+/* ---- online (one record against candidates) -------------------------- */
+
+void crm__dedupe_reset(crm_dedupe *d)
+{
+    for (size_t f = 0; f < CRM_MATCH_FIELDS_MAX; f++) {
+        free(d->memos[f].slots);
+        d->memos[f] = (memo){NULL, 0, 0};
+    }
+    d->arena.len = 1;
+    d->n = 0;
+    d->ran = false;
+}
+
+bool crm__dedupe_block_key(const crm_dedupe *d, size_t k, uint32_t r, crm_buf *out)
+{
+    return block_key(d, &d->m->keys[k], r, out);
+}
+
+double crm__dedupe_probability(const crm_dedupe *d, uint32_t a, uint32_t b)
+{
+    return probability(d->m, compare_pair(d, a, b, NULL));
+}
+
+char *crm__dedupe_evidence_json(const crm_dedupe *d, uint32_t a, uint32_t b)
+{
+    cJSON *o = evidence(d, a, b);
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return s;
 }
 
 const char *crm_dedupe_record_id(const crm_dedupe *d, size_t r)

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "crm/match.h"
 #include "core/clean_internal.h"
@@ -53,5 +54,14 @@ struct crm_matcher {
 };
 
 const char *crm__comparator_name(int cmp);
+
+/* Online matching reuses a run's record store for one lead and its
+ * candidates: record 0 is the lead, the others the candidates. */
+void crm__dedupe_reset(crm_dedupe *d);
+/* The blocking key k of record r into out; false when a part is empty. */
+bool crm__dedupe_block_key(const crm_dedupe *d, size_t k, uint32_t r, crm_buf *out);
+double crm__dedupe_probability(const crm_dedupe *d, uint32_t a, uint32_t b);
+/* The evidence of a pair as JSON (crm_free), or NULL when out of memory. */
+char *crm__dedupe_evidence_json(const crm_dedupe *d, uint32_t a, uint32_t b);
 
 #endif
