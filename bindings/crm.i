@@ -348,7 +348,7 @@ static jobject crmb_java_ingest_result(JNIEnv *jenv, const crm_ingest_result *r)
     if (k == NULL)
         return NULL;
     ctor = (*jenv)->GetMethodID(jenv, k, "<init>",
-                                "(ZLjava/lang/String;Ljava/lang/String;Ljava/lang/String;)V");
+                                "(ILjava/lang/String;Ljava/lang/String;Ljava/lang/String;)V");
     if (ctor == NULL)
         return NULL;
     id = crmb_jstring(jenv, r->id);
@@ -360,7 +360,7 @@ static jobject crmb_java_ingest_result(JNIEnv *jenv, const crm_ingest_result *r)
     if (reason == NULL)
         return NULL;
     out = (*jenv)->NewObject(jenv, k, ctor,
-                             (jboolean)(r->outcome == CRM_INGEST_DUPLICATE ? JNI_TRUE : JNI_FALSE),
+                             (jint)r->outcome,
                              id, dup, reason);
     (*jenv)->DeleteLocalRef(jenv, k);
     return out;
@@ -411,7 +411,8 @@ static jobject crmb_java_ingest_result(JNIEnv *jenv, const crm_ingest_result *r)
         $result = SWIG_Py_Void();
     } else {
         $result = Py_BuildValue("{s:s,s:s,s:N,s:s}",
-            "outcome", $1->outcome == CRM_INGEST_DUPLICATE ? "duplicate" : "created",
+            "outcome", $1->outcome == CRM_INGEST_DUPLICATE ? "duplicate"
+                       : $1->outcome == CRM_INGEST_REVIEW ? "review" : "created",
             "id", $1->id,
             "duplicate_of", $1->duplicate_of[0] ? PyUnicode_FromString($1->duplicate_of) : SWIG_Py_Void(),
             "reason", $1->reason);
@@ -527,6 +528,8 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
     void set_scope(const char *dealer_id) { crmb_db_set_scope($self, dealer_id); }
     const char *scope() { return crmb_db_scope($self); }
     void set_actor(const char *actor) { crmb_db_set_actor($self, actor); }
+    void enable_matching(const char *config) { crmb_db_enable_matching($self, config); }
+    void disable_matching() { crmb_db_disable_matching($self); }
     const char *actor() { return crmb_db_actor($self); }
     void set_time(int64_t unix_ms) { crmb_db_set_time($self, unix_ms); }
     int64_t now() { return crmb_db_now($self); }
@@ -595,6 +598,8 @@ const char *crmb_match_default_config(void);
 %javamethodmodifiers crmb_handle::setScope "public synchronized";
 %javamethodmodifiers crmb_handle::getScope "public synchronized";
 %javamethodmodifiers crmb_handle::setActor "public synchronized";
+%javamethodmodifiers crmb_handle::enableMatching "public synchronized";
+%javamethodmodifiers crmb_handle::disableMatching "public synchronized";
 %javamethodmodifiers crmb_handle::getActor "public synchronized";
 %javamethodmodifiers crmb_handle::setTime "public synchronized";
 %javamethodmodifiers crmb_handle::now "public synchronized";
@@ -800,6 +805,8 @@ const char *crmb_match_default_config(void);
     const char *getScope() { return crmb_db_scope($self); }
     /** Who is acting, written into audit events ("system" by default). */
     void setActor(const char *actor) { crmb_db_set_actor($self, actor); }
+    void enableMatching(const char *config) { crmb_db_enable_matching($self, config); }
+    void disableMatching() { crmb_db_disable_matching($self); }
     const char *getActor() { return crmb_db_actor($self); }
     /** Fix the clock (Unix ms, UTC); 0 returns to the system clock. */
     void setTime(int64_t unixMs) { crmb_db_set_time($self, unixMs); }

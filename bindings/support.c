@@ -235,6 +235,20 @@ const char *crmb_db_scope(crmb_handle *h)
     return db ? crm_db_scope(db) : NULL;
 }
 
+void crmb_db_enable_matching(crmb_handle *h, const char *config)
+{
+    crm_db *db = open_db(h);
+    if (db != NULL)
+        check(crm_match_enable(db, config));
+}
+
+void crmb_db_disable_matching(crmb_handle *h)
+{
+    crm_db *db = open_db(h);
+    if (db != NULL)
+        crm_match_disable(db);
+}
+
 void crmb_db_set_actor(crmb_handle *h, const char *actor)
 {
     crm_db *db = open_db(h);

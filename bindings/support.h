@@ -66,6 +66,10 @@ void crmb_db_set_scope(crmb_handle *h, const char *dealer_id);
 /** The scope, or NULL for all dealers. Borrowed from the handle. */
 const char *crmb_db_scope(crmb_handle *h);
 void crmb_db_set_actor(crmb_handle *h, const char *actor);
+/** crm_match_enable(): config NULL for the default. */
+void crmb_db_enable_matching(crmb_handle *h, const char *config);
+/** crm_match_disable(). */
+void crmb_db_disable_matching(crmb_handle *h);
 /** The actor last set through this wrapper ("system" by default). Borrowed. */
 const char *crmb_db_actor(crmb_handle *h);
 void crmb_db_set_time(crmb_handle *h, int64_t unix_ms);

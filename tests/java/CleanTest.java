@@ -40,6 +40,18 @@ public class CleanTest {
     }
 
     @Test
+    public void matchesOnline() {
+        try (Crm db = Crm.open(":memory:")) {
+            db.enableMatching(null);
+            IngestResult a = db.ingest("{\"channel\":\"website\",\"phone\":\"13912345670\",\"name\":\"张伟\",\"city\":\"上海\"}");
+            IngestResult b = db.ingest("{\"channel\":\"website\",\"email\":\"zw@qq.com\",\"name\":\"Zhang Wei\",\"city\":\"上海\"}");
+            assertEquals(IngestResult.Outcome.REVIEW, b.getOutcome());
+            assertEquals(a.getId(), b.getDuplicateOf());
+            db.disableMatching();
+        }
+    }
+
+    @Test
     public void badInputThrows() {
         try {
             Crm.clean("fax", "1");

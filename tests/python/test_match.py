@@ -45,3 +45,19 @@ def test_dedupe_errors():
         crm.dedupe([], {"fields": [{"name": "a", "comparator": "x"}], "blocking": [["a"]]})
     with pytest.raises(crm.InvalidInputError, match=r"records\[1\].phone: expected a string"):
         crm.dedupe([{"phone": "1"}, {"phone": [1]}])
+
+
+def test_online_matching(db):
+    db.enable_matching()
+    a = db.ingest({"channel": "website", "phone": "13912345670", "name": "张伟", "city": "上海"})
+    b = db.ingest({"channel": "douyin", "phone": "+86 139 1234 5670", "name": "Wei Zhang"})
+    assert (b["outcome"], b["duplicate_of"]) == ("duplicate", a["id"])
+    c = db.ingest({"channel": "website", "email": "zw@qq.com", "name": "张伟", "city": "上海市"})
+    assert (c["outcome"], c["duplicate_of"]) == ("review", a["id"])
+    kinds = [e["kind"] for e in db.events(c["id"])]
+    assert kinds == ["lead.created", "lead.possible_duplicate"]
+    db.disable_matching()
+    d = db.ingest({"channel": "website", "email": "other@qq.com", "name": "张伟", "city": "上海"})
+    assert d["outcome"] == "created"
+    with pytest.raises(crm.InvalidInputError, match=r"fields\[0\]: online matching needs m and u"):
+        db.enable_matching({"fields": [{"name": "phone", "comparator": "phone"}], "blocking": [["phone"]]})

@@ -271,6 +271,24 @@ class Db:
         else:
             self._h.commit()
 
+    # -- matching -------------------------------------------------------------
+
+    def enable_matching(self, config=None):
+        """Match leads online on :meth:`ingest` with a match configuration
+        (dict or JSON text; None for the default for leads, see
+        :func:`default_match_config`). A probable duplicate gives outcome
+        "duplicate" (evidence in the existing lead's "lead.duplicate" event),
+        a possible one outcome "review" (the lead is stored; a
+        "lead.possible_duplicate" event carries the candidate and the evidence).
+        Every field needs m and u."""
+        if config is not None and not isinstance(config, str):
+            config = _json.dumps(config, ensure_ascii=False)
+        self._h.enable_matching(config)
+
+    def disable_matching(self):
+        """Back to exact-phone duplicates on ingest."""
+        self._h.disable_matching()
+
     # -- leads ---------------------------------------------------------------
 
     def ingest(self, lead):
