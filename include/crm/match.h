@@ -223,6 +223,56 @@ CRM_EXTERN(int) crm_match_enable(crm_db *db, const char *json);
 /** Back to exact-phone duplicates on ingest. NULL is a no-op. */
 CRM_EXTERN(void) crm_match_disable(crm_db *db);
 
+/** Where a possible duplicate stands. */
+typedef enum crm_review_status {
+    CRM_REVIEW_PENDING = 0,  /**< waiting for a person */
+    CRM_REVIEW_ACCEPTED = 1, /**< the same person */
+    CRM_REVIEW_REJECTED = 2  /**< two people */
+} crm_review_status;
+
+/**
+ * A possible duplicate found by online matching (CRM_INGEST_REVIEW). Plain
+ * data; strings borrowed from whoever handed it out.
+ */
+typedef struct crm_match_review {
+    const char *id;           /**< UUID of the review item */
+    const char *lead_id;      /**< the new lead */
+    const char *candidate_id; /**< the existing lead it may duplicate */
+    const char *dealer_id;    /**< the new lead's dealer, or NULL */
+    double probability;       /**< the match probability */
+    const char *evidence;     /**< JSON: per field values, level, weight; total, decision */
+    crm_review_status status;
+    int64_t created_at;       /**< Unix ms */
+    int64_t decided_at;       /**< Unix ms, 0 while pending */
+    const char *decided_by;   /**< the actor who decided, NULL while pending */
+} crm_match_review;
+
+/**
+ * The review queue as JSON: an array of {"id", "lead_id", "candidate_id",
+ * "dealer_id", "probability", "evidence" (object), "status", "created_at",
+ * "decided_at", "decided_by"}, oldest first, within the handle's scope.
+ *
+ * @param[out] out    JSON, owned by the caller; free with crm_free()
+ * @param[in]  status "pending", "accepted", "rejected", or NULL for all
+ * @param[in]  limit  1..10000 items at most
+ * @return 0, CRM_EINVALID (a bad status or limit), CRM_ESTORAGE, CRM_ENOMEM
+ */
+CRM_EXTERN(int) crm_review_list_json(char **out, crm_db *db, const char *status, int limit);
+
+/**
+ * Decide a pending review: accepted (the two leads are one person) or not.
+ * The decision, its time and the handle's actor are stored, and an audit
+ * event ("lead.duplicate_confirmed" or "lead.duplicate_rejected") is
+ * appended on the new lead, in one transaction. The leads are not merged
+ * (merging is a separate step).
+ *
+ * @param[in] id     the review item
+ * @param[in] accept non-zero to accept, zero to reject
+ * @return 0, CRM_ENOTFOUND (no such item in the scope), CRM_ECONFLICT
+ *         (already decided), CRM_EINVALID, CRM_ESTORAGE
+ */
+CRM_EXTERN(int) crm_review_decide(crm_db *db, const char *id, int accept);
+
 /**
  * Deduplicate records given as JSON in one call (for the bindings).
  *

@@ -54,6 +54,9 @@ int crm__lead_match_find(crm_db *db, const crm_lead *lead, crm__match_best *best
 /* Store the blocking keys of the lead last given to crm__lead_match_find. */
 int crm__lead_match_keys_put(crm_db *db, const char *id);
 void crm__lead_match_free(crm_db *db);
+/* Queue a possible duplicate for review (review.c); a no-op on a version 1 backend. */
+int crm__review_add(crm_db *db, const char *lead_id, const char *candidate_id, const char *dealer_id,
+                    double probability, const char *evidence);
 
 int crm__tx_end(crm_db *db, int rc);
 

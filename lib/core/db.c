@@ -31,6 +31,13 @@ static int check_backend(const crm_backend *b)
     REQUIRE(key_find)
     REQUIRE(event_append)
     REQUIRE(event_scan)
+    /* Version 2 (issue 3): the review queue of possible duplicates. */
+    if (b->version >= 2) {
+        REQUIRE(review_insert)
+        REQUIRE(review_update)
+        REQUIRE(review_get)
+        REQUIRE(review_list)
+    }
 #undef REQUIRE
     return 0;
 }

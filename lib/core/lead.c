@@ -667,6 +667,8 @@ static int ingest_matched(crm_db *db, lead_input *in, crm_ingest_result *res)
                 rc = crm__event_append(db, "lead.possible_duplicate", "lead", res->id, in->lead.dealer_id, data);
                 free(data);
             }
+            if (rc == 0)
+                rc = crm__review_add(db, res->id, best.id, in->lead.dealer_id, best.probability, best.evidence);
             if (rc == 0) {
                 res->outcome = CRM_INGEST_REVIEW;
                 memcpy(res->duplicate_of, best.id, sizeof res->duplicate_of);

@@ -150,6 +150,55 @@ static void bad_configurations_are_refused(void **state)
     assert_int_equal(b.outcome, CRM_INGEST_DUPLICATE);
 }
 
+static void review_queue_list_accept_reject(void **state)
+{
+    crm_db *db = *state;
+    crm_ingest_result a = ingest(db, "{\"channel\":\"website\",\"phone\":\"13912345670\",\"name\":\"刘敏\",\"city\":\"广州\"}");
+    crm_ingest_result b = ingest(db, "{\"channel\":\"website\",\"email\":\"lm@qq.com\",\"name\":\"刘敏\",\"city\":\"广州\"}");
+    crm_db_set_time(db, T0 + 1000);
+    crm_ingest_result c = ingest(db, "{\"channel\":\"website\",\"email\":\"lm2@qq.com\",\"name\":\"刘敏\",\"city\":\"广州\"}");
+    assert_int_equal(b.outcome, CRM_INGEST_REVIEW);
+    assert_int_equal(c.outcome, CRM_INGEST_REVIEW);
+    char *json = NULL;
+    assert_int_equal(crm_review_list_json(&json, db, "pending", 100), 0);
+    char want[128];
+    snprintf(want, sizeof want, "\"lead_id\":\"%s\",\"candidate_id\":\"%s\"", b.id, a.id);
+    assert_non_null(strstr(json, want));
+    assert_non_null(strstr(json, "\"evidence\":{\"fields\":["));
+    assert_non_null(strstr(json, "\"status\":\"pending\""));
+    /* The first item's id: {"id":"<36>" */
+    char first[CRM_ID_LEN + 1];
+    const char *p = strstr(json, "\"id\":\"");
+    assert_non_null(p);
+    memcpy(first, p + 6, CRM_ID_LEN);
+    first[CRM_ID_LEN] = '\0';
+    crm_free(json);
+    /* The item is the earlier one (b); accept it. */
+    assert_int_equal(crm_db_set_actor(db, "dcc:wang"), 0);
+    assert_int_equal(crm_review_decide(db, first, 1), 0);
+    assert_crm_error(crm_review_decide(db, first, 0), CRM_ECONFLICT, "already accepted");
+    char *data = event_data(db, b.id, "lead.duplicate_confirmed");
+    assert_non_null(data);
+    free(data);
+    assert_int_equal(crm_review_list_json(&json, db, "accepted", 100), 0);
+    assert_non_null(strstr(json, "\"decided_by\":\"dcc:wang\""));
+    assert_non_null(strstr(json, first));
+    crm_free(json);
+    assert_int_equal(crm_review_list_json(&json, db, "pending", 1), 0);
+    assert_null(strstr(json, first));
+    assert_non_null(strstr(json, c.id));
+    crm_free(json);
+    /* Bad input, and items outside the scope. */
+    assert_crm_error(crm_review_list_json(&json, db, "maybe", 10), CRM_EINVALID, "status: expected pending");
+    assert_crm_error(crm_review_list_json(&json, db, NULL, 0), CRM_EINVALID, "limit: expected 1 to 10000");
+    assert_crm_error(crm_review_decide(db, "nope", 1), CRM_EINVALID, "id: expected a UUID");
+    assert_crm_error(crm_review_decide(db, "00000000-0000-7000-8000-000000000000", 1), CRM_ENOTFOUND, "not found");
+    assert_int_equal(crm_db_set_scope(db, "D9"), 0);
+    assert_int_equal(crm_review_list_json(&json, db, NULL, 10), 0);
+    assert_string_equal(json, "[]");
+    crm_free(json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +209,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(other_dealers_leads_are_not_candidates, setup, teardown),
         cmocka_unit_test_setup_teardown(disable_returns_to_exact_phone, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_configurations_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(review_queue_list_accept_reject, setup, teardown),
     };
     return cmocka_run_group_tests_name("lead_match", tests, NULL, NULL);
 }

@@ -29,13 +29,14 @@
 #include "../db.h"
 #include "../lead.h"
 #include "../event.h"
+#include "../match.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /** The version of struct crm_backend that this header declares. */
-#define CRM_BACKEND_VERSION 1
+#define CRM_BACKEND_VERSION 2
 
 /** What a read or a list may see. */
 typedef struct crm_scope {
@@ -57,6 +58,10 @@ struct crm_backend_iter {
 
 /** Called by key_find for each id that has the key; return non-zero to stop. */
 typedef int (*crm_backend_id_cb)(const char *id, void *payload);
+
+/** Called by review_list for each item (strings borrowed for the call);
+ * return non-zero to stop. It must not call into the backend. */
+typedef int (*crm_backend_review_cb)(const crm_match_review *review, void *payload);
 
 typedef struct crm_backend crm_backend;
 struct crm_backend {
@@ -103,6 +108,17 @@ struct crm_backend {
     /* Later parts (customers and identities, members and points, tags,
      * vehicles, work orders, aggregations) are appended here, each with a
      * bump of CRM_BACKEND_VERSION. */
+
+    /* ---- matching (issue 3) ---- */
+    /** Store a new review item (possible duplicate). */
+    int (*review_insert)(crm_backend *backend, const crm_match_review *review);
+    /** Store a decision: status, decided_at, decided_by of the item with review->id. */
+    int (*review_update)(crm_backend *backend, const crm_match_review *review);
+    /** One item within the scope; strings borrowed until the next call. CRM_ENOTFOUND when absent. */
+    int (*review_get)(crm_backend *backend, const crm_scope *scope, const char *id, crm_match_review *out);
+    /** Items within the scope with the status (-1: any), oldest first, at most limit. */
+    int (*review_list)(crm_backend *backend, const crm_scope *scope, int status, int limit,
+                       crm_backend_review_cb cb, void *payload);
 };
 
 /**
