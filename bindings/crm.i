@@ -503,6 +503,8 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
 
 /* Ownership of what comes back. */
 %newobject crmb_handle::get_json;
+%newobject crmb_handle::reviews;
+%newobject crmb_handle::reviewsJson;
 %newobject crmb_handle::getLeadJson;
 %newobject crmb_handle::leads;
 %newobject crmb_handle::leadsRaw;
@@ -530,6 +532,8 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
     void set_actor(const char *actor) { crmb_db_set_actor($self, actor); }
     void enable_matching(const char *config) { crmb_db_enable_matching($self, config); }
     void disable_matching() { crmb_db_disable_matching($self); }
+    char *reviews(const char *status, int limit) { return crmb_db_reviews($self, status, limit); }
+    void review_decide(const char *id, int accept) { crmb_db_review_decide($self, id, accept); }
     const char *actor() { return crmb_db_actor($self); }
     void set_time(int64_t unix_ms) { crmb_db_set_time($self, unix_ms); }
     int64_t now() { return crmb_db_now($self); }
@@ -600,6 +604,8 @@ const char *crmb_match_default_config(void);
 %javamethodmodifiers crmb_handle::setActor "public synchronized";
 %javamethodmodifiers crmb_handle::enableMatching "public synchronized";
 %javamethodmodifiers crmb_handle::disableMatching "public synchronized";
+%javamethodmodifiers crmb_handle::reviewsJson "public synchronized";
+%javamethodmodifiers crmb_handle::decideReview "public synchronized";
 %javamethodmodifiers crmb_handle::getActor "public synchronized";
 %javamethodmodifiers crmb_handle::setTime "public synchronized";
 %javamethodmodifiers crmb_handle::now "public synchronized";
@@ -807,6 +813,8 @@ const char *crmb_match_default_config(void);
     void setActor(const char *actor) { crmb_db_set_actor($self, actor); }
     void enableMatching(const char *config) { crmb_db_enable_matching($self, config); }
     void disableMatching() { crmb_db_disable_matching($self); }
+    char *reviewsJson(const char *status, int limit) { return crmb_db_reviews($self, status, limit); }
+    void decideReview(const char *id, bool accept) { crmb_db_review_decide($self, id, accept ? 1 : 0); }
     const char *getActor() { return crmb_db_actor($self); }
     /** Fix the clock (Unix ms, UTC); 0 returns to the system clock. */
     void setTime(int64_t unixMs) { crmb_db_set_time($self, unixMs); }

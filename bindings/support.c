@@ -249,6 +249,24 @@ void crmb_db_disable_matching(crmb_handle *h)
         crm_match_disable(db);
 }
 
+char *crmb_db_reviews(crmb_handle *h, const char *status, int limit)
+{
+    char *out = NULL;
+    crm_db *db = open_db(h);
+    if (db == NULL)
+        return NULL;
+    if (check(crm_review_list_json(&out, db, status, limit)) < 0)
+        return NULL;
+    return out;
+}
+
+void crmb_db_review_decide(crmb_handle *h, const char *id, int accept)
+{
+    crm_db *db = open_db(h);
+    if (db != NULL)
+        check(crm_review_decide(db, id, accept));
+}
+
 void crmb_db_set_actor(crmb_handle *h, const char *actor)
 {
     crm_db *db = open_db(h);

@@ -39,6 +39,7 @@ int cli_cmd_leads(int argc, char **argv, cli_globals *g);
 int cli_cmd_show(int argc, char **argv, cli_globals *g);
 int cli_cmd_clean(int argc, char **argv, cli_globals *g);
 int cli_cmd_dedupe(int argc, char **argv, cli_globals *g);
+int cli_cmd_review(int argc, char **argv, cli_globals *g);
 
 /* ---- messages (crm.c) ---- */
 

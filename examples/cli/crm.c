@@ -5,7 +5,7 @@
  *
  * This file holds the entry point, the global options, the shared
  * argument and message helpers, and the `init` command. The other commands
- * live in import.c, leads.c, clean.c and dedupe.c.
+ * live in import.c, leads.c, clean.c, dedupe.c and review.c.
  */
 #include "cli.h"
 
@@ -24,6 +24,7 @@ static const char main_usage[] =
     "  show ID              show one lead with its audit history\n"
     "  clean [FILE|-]       clean lead documents (NDJSON) or single values\n"
     "  dedupe FILE|-        find duplicates in a CSV file of any columns\n"
+    "  review               list, accept or reject possible duplicates\n"
     "  help [COMMAND]       show this help or a command's help\n"
     "\n"
     "Global options (before the command; --db is also accepted after it):\n"
@@ -195,6 +196,7 @@ static const cli_command commands[] = {
     { "show", cli_cmd_show },
     { "clean", cli_cmd_clean },
     { "dedupe", cli_cmd_dedupe },
+    { "review", cli_cmd_review },
 };
 
 static const cli_command *find_command(const char *name)

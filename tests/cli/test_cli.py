@@ -575,3 +575,33 @@ def test_dedupe_errors(tmp_path):
     assert "columns: none of the configuration's columns (phone, ...) is present" in p.err
     run("dedupe", check=2)
     p = run("dedupe", src, "--id-column", "zz", "--config", cfg, check=1)
+
+
+# ---- import --match and review --------------------------------------------
+
+
+def test_import_match_and_review(db, tmp_path):
+    src = tmp_path / "m.ndjson"
+    src.write_text('{"channel":"website","phone":"13912345670","name":"刘敏","city":"广州"}\n'
+                   '{"channel":"website","email":"lm@qq.com","name":"刘敏","city":"广州"}\n'
+                   '{"channel":"douyin","phone":"+86 139 1234 5670","name":"Liu Min"}\n',
+                   encoding="utf-8")
+    s = summary(run("import", "--json", "--match", src, db=db, check=0))
+    assert (s["created"], s["duplicates"]) == (2, 1)
+    items = [json.loads(x) for x in run("review", "--json", db=db, check=0).out.splitlines()]
+    assert len(items) == 1
+    item = items[0]
+    assert item["status"] == "pending"
+    assert item["evidence"]["decision"] == "review"
+    assert "may duplicate" in run("review", db=db, check=0).out
+    p = run("--actor", "dcc:wang", "review", "accept", item["id"], db=db, check=0)
+    assert p.out.strip() == f"{item['id']} accepted"
+    p = run("review", "reject", item["id"], db=db, check=1)
+    assert "already accepted" in p.err
+    done = [json.loads(x) for x in run("review", "--json", "--status", "accepted", db=db, check=0).out.splitlines()]
+    assert done[0]["decided_by"] == "dcc:wang"
+    assert run("review", "--status", "pending", db=db, check=0).out == ""
+    run("review", "accept", MISSING_ID, db=db, check=4)
+    run("review", "--status", "maybe", db=db, check=2)
+    run("review", "--limit", "0", db=db, check=2)
+    run("review", "accept", db=db, check=2)

@@ -47,6 +47,11 @@ public class CleanTest {
             IngestResult b = db.ingest("{\"channel\":\"website\",\"email\":\"zw@qq.com\",\"name\":\"Zhang Wei\",\"city\":\"上海\"}");
             assertEquals(IngestResult.Outcome.REVIEW, b.getOutcome());
             assertEquals(a.getId(), b.getDuplicateOf());
+            String items = db.reviewsJson("pending", 10);
+            assertTrue(items, items.contains("\"candidate_id\":\"" + a.getId() + "\""));
+            String id = items.substring(items.indexOf("\"id\":\"") + 6, items.indexOf("\"id\":\"") + 42);
+            db.decideReview(id, true);
+            assertEquals("[]", db.reviewsJson("pending", 10));
             db.disableMatching();
         }
     }

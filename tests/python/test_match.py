@@ -61,3 +61,19 @@ def test_online_matching(db):
     assert d["outcome"] == "created"
     with pytest.raises(crm.InvalidInputError, match=r"fields\[0\]: online matching needs m and u"):
         db.enable_matching({"fields": [{"name": "phone", "comparator": "phone"}], "blocking": [["phone"]]})
+
+
+def test_review_queue(db):
+    db.enable_matching()
+    a = db.ingest({"channel": "website", "phone": "13912345670", "name": "张伟", "city": "上海"})
+    c = db.ingest({"channel": "website", "email": "zw@qq.com", "name": "张伟", "city": "上海"})
+    (item,) = db.reviews()
+    assert (item["lead_id"], item["candidate_id"]) == (c["id"], a["id"])
+    assert item["evidence"]["decision"] == "review"
+    db.reject_review(item["id"])
+    assert db.reviews() == []
+    assert db.reviews(status=None)[0]["status"] == "rejected"
+    with pytest.raises(crm.ConflictError, match="already rejected"):
+        db.accept_review(item["id"])
+    with pytest.raises(crm.InvalidInputError, match="status: expected"):
+        db.reviews(status="maybe")

@@ -289,6 +289,21 @@ class Db:
         """Back to exact-phone duplicates on ingest."""
         self._h.disable_matching()
 
+    def reviews(self, status="pending", limit=100):
+        """The queue of possible duplicates (oldest first, within the scope):
+        a list of dicts with id, lead_id, candidate_id, probability, evidence
+        (a dict, field by field), status, created_at, decided_at, decided_by.
+        ``status`` is "pending", "accepted", "rejected" or None for all."""
+        return _json.loads(self._h.reviews(status, limit))
+
+    def accept_review(self, review_id):
+        """The two leads of a pending review are one person (audited)."""
+        self._h.review_decide(review_id, 1)
+
+    def reject_review(self, review_id):
+        """The two leads of a pending review are two people (audited)."""
+        self._h.review_decide(review_id, 0)
+
     # -- leads ---------------------------------------------------------------
 
     def ingest(self, lead):
