@@ -71,7 +71,6 @@ static UChar *to_u16(const char *s, int32_t *len)
         return NULL;
     }
     *len = n;
-    (void)cap;
     return u;
 }
 

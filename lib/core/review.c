@@ -42,28 +42,29 @@ typedef struct list_state {
 static int add_item(const crm_match_review *r, void *payload)
 {
     list_state *ls = payload;
-    cJSON *o = cJSON_CreateObject();
     char created[CRM_ISO_TIME_LEN + 1], decided[CRM_ISO_TIME_LEN + 1];
     crm__time_format(r->created_at, created);
     if (r->decided_at)
         crm__time_format(r->decided_at, decided);
+    cJSON *o = cJSON_CreateObject();
     cJSON *ev = r->evidence ? cJSON_Parse(r->evidence) : NULL;
-    bool ok = o && cJSON_AddItemToArray(ls->arr, o) && cJSON_AddStringToObject(o, "id", r->id) &&
-              cJSON_AddStringToObject(o, "lead_id", r->lead_id) &&
-              cJSON_AddStringToObject(o, "candidate_id", r->candidate_id) &&
-              (r->dealer_id ? cJSON_AddStringToObject(o, "dealer_id", r->dealer_id)
-                            : cJSON_AddNullToObject(o, "dealer_id")) &&
-              cJSON_AddNumberToObject(o, "probability", r->probability) &&
-              (ev ? cJSON_AddItemToObject(o, "evidence", ev) : cJSON_AddNullToObject(o, "evidence") != NULL) &&
-              cJSON_AddStringToObject(o, "status", (unsigned)r->status < 3 ? status_names[r->status] : "unknown") &&
-              cJSON_AddStringToObject(o, "created_at", created) &&
-              (r->decided_at ? cJSON_AddStringToObject(o, "decided_at", decided)
-                             : cJSON_AddNullToObject(o, "decided_at")) &&
-              (r->decided_by ? cJSON_AddStringToObject(o, "decided_by", r->decided_by)
-                             : cJSON_AddNullToObject(o, "decided_by"));
+    bool ok = o && (ev ? cJSON_AddItemToObject(o, "evidence", ev) : cJSON_AddNullToObject(o, "evidence") != NULL);
+    if (!ok)
+        cJSON_Delete(ev); /* not attached */
+    ok = ok && cJSON_AddStringToObject(o, "id", r->id) && cJSON_AddStringToObject(o, "lead_id", r->lead_id) &&
+         cJSON_AddStringToObject(o, "candidate_id", r->candidate_id) &&
+         (r->dealer_id ? cJSON_AddStringToObject(o, "dealer_id", r->dealer_id)
+                       : cJSON_AddNullToObject(o, "dealer_id")) &&
+         cJSON_AddNumberToObject(o, "probability", r->probability) &&
+         cJSON_AddStringToObject(o, "status", (unsigned)r->status < 3 ? status_names[r->status] : "unknown") &&
+         cJSON_AddStringToObject(o, "created_at", created) &&
+         (r->decided_at ? cJSON_AddStringToObject(o, "decided_at", decided)
+                        : cJSON_AddNullToObject(o, "decided_at")) &&
+         (r->decided_by ? cJSON_AddStringToObject(o, "decided_by", r->decided_by)
+                        : cJSON_AddNullToObject(o, "decided_by")) &&
+         cJSON_AddItemToArray(ls->arr, o);
     if (!ok) {
-        if (!o || !ev || !cJSON_GetObjectItemCaseSensitive(o, "evidence"))
-            cJSON_Delete(ev);
+        cJSON_Delete(o);
         ls->rc = crm__error_nomem();
         return 1;
     }
