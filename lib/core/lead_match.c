@@ -36,7 +36,11 @@ static const struct {
 
 static const char *column_value(const crm_lead *l, size_t c)
 {
-    return *(const char *const *)((const char *)l + lead_columns[c].offset);
+    /* memcpy: the offset came from offsetof, but the compiler cannot know
+     * the char pointer arithmetic keeps the member's alignment. */
+    const char *v;
+    memcpy(&v, (const char *)l + lead_columns[c].offset, sizeof v);
+    return v;
 }
 
 void crm__lead_match_free(crm_db *db)
