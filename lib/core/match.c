@@ -23,7 +23,7 @@
 #define EM_EPSILON 1e-6
 #define PROB_FLOOR 1e-12
 #define NO_COLUMN ((size_t)-1)
-#define ONLINE_ARENA_MAX (4u << 20)
+#define ONLINE_ARENA_MAX (256u << 10)
 
 typedef struct memo_entry {
     uint64_t hash;
@@ -992,7 +992,8 @@ void crm__dedupe_reset(crm_dedupe *d)
 {
     /* The memos (names, regions) carry over from lead to lead, which saves
      * most of the ICU work online; the values they point at stay in the
-     * arena until it passes ONLINE_ARENA_MAX, when both start afresh. */
+     * arena until it passes ONLINE_ARENA_MAX (a few thousand leads), when both
+     * start afresh. */
     if (d->arena.len > ONLINE_ARENA_MAX) {
         for (size_t f = 0; f < CRM_MATCH_FIELDS_MAX; f++) {
             free(d->memos[f].slots);

@@ -199,6 +199,29 @@ static void review_queue_list_accept_reject(void **state)
     crm_free(json);
 }
 
+static void matching_holds_over_many_leads(void **state)
+{
+    /* Enough leads that the matcher's scratch starts afresh (its memos of
+     * names and regions are kept across leads up to a size): duplicates are
+     * still found after that. */
+    crm_db *db = *state;
+    static const char *const names[] = {"张伟", "李娜", "王芳", "刘敏", "陈静", "杨磊", "赵燕", "黄涛"};
+    static const char *const cities[] = {"上海", "北京", "杭州", "广州", "深圳", "成都"};
+    char doc[256];
+    assert_int_equal(crm_db_begin(db), 0);
+    for (int i = 0; i < 6000; i++) {
+        snprintf(doc, sizeof doc, "{\"channel\":\"website\",\"phone\":\"139%08d\",\"name\":\"%s%d\",\"city\":\"%s\"}",
+                 10000000 + i * 7, names[i % 8], i, cities[i % 6]);
+        ingest(db, doc);
+    }
+    assert_int_equal(crm_db_commit(db), 0);
+    snprintf(doc, sizeof doc, "{\"channel\":\"dcc\",\"phone\":\"+86 139%08d\",\"name\":\"%s%d\"}", 10000000 + 5 * 7,
+             names[5 % 8], 5);
+    crm_ingest_result r = ingest(db, doc);
+    assert_int_equal(r.outcome, CRM_INGEST_DUPLICATE);
+    assert_int_equal(test_count_leads(db), 6000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +233,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(disable_returns_to_exact_phone, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_configurations_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(review_queue_list_accept_reject, setup, teardown),
+        cmocka_unit_test_setup_teardown(matching_holds_over_many_leads, setup, teardown),
     };
     return cmocka_run_group_tests_name("lead_match", tests, NULL, NULL);
 }
