@@ -44,6 +44,7 @@ typedef struct opts {
     long batch;
     const char *dir;
     int keep;
+    int match;         /* --match: crm_match_enable with the default configuration */
 } opts;
 
 /* What a phase reports back to the parent through a pipe. */
@@ -149,6 +150,8 @@ static void phase_crm(const opts *o, const char *db_path, long limit, long batch
 
     remove_db(db_path);
     crm_check(crm_db_open(&db, db_path, NULL), "crm_db_open");
+    if (o->match)
+        crm_check(crm_match_enable(db, NULL), "crm_match_enable");
 
     double t0 = now_s();
     char *line;
@@ -481,13 +484,14 @@ static void print_row(const phase_result *r)
 static void usage(FILE *to)
 {
     fputs("usage: bench_ingest --file LEADS.ndjson [--count N] [--autocommit-count M]\n"
-          "                    [--batch B] [--dir DIR] [--keep]\n"
+          "                    [--batch B] [--dir DIR] [--keep] [--match]\n"
           "  --file F              NDJSON leads, one object a line (see gen_leads)\n"
           "  --count N             ingest at most N lines in phases 1 and 3 (default: all)\n"
           "  --autocommit-count M  lines for phase 2, one transaction each (default 10000)\n"
           "  --batch B             leads per transaction in phases 1 and 3 (default 1000)\n"
           "  --dir DIR             where the fresh database files go (default /tmp)\n"
-          "  --keep                keep the database files\n",
+          "  --keep                keep the database files\n"
+          "  --match               crmcore phases match online (crm_match_enable, default configuration)\n",
           to);
 }
 
@@ -505,7 +509,7 @@ static long parse_long(const char *name, const char *v)
 
 int main(int argc, char **argv)
 {
-    opts o = {NULL, 0, 10000, 1000, "/tmp", 0};
+    opts o = {NULL, 0, 10000, 1000, "/tmp", 0, 0};
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -515,6 +519,9 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--keep") == 0) {
             o.keep = 1;
+            continue;
+        } else if (strcmp(a, "--match") == 0) {
+            o.match = 1;
             continue;
         }
         if (!v) {

@@ -348,7 +348,7 @@ static jobject crmb_java_ingest_result(JNIEnv *jenv, const crm_ingest_result *r)
     if (k == NULL)
         return NULL;
     ctor = (*jenv)->GetMethodID(jenv, k, "<init>",
-                                "(ZLjava/lang/String;Ljava/lang/String;Ljava/lang/String;)V");
+                                "(ILjava/lang/String;Ljava/lang/String;Ljava/lang/String;)V");
     if (ctor == NULL)
         return NULL;
     id = crmb_jstring(jenv, r->id);
@@ -360,7 +360,7 @@ static jobject crmb_java_ingest_result(JNIEnv *jenv, const crm_ingest_result *r)
     if (reason == NULL)
         return NULL;
     out = (*jenv)->NewObject(jenv, k, ctor,
-                             (jboolean)(r->outcome == CRM_INGEST_DUPLICATE ? JNI_TRUE : JNI_FALSE),
+                             (jint)r->outcome,
                              id, dup, reason);
     (*jenv)->DeleteLocalRef(jenv, k);
     return out;
@@ -411,7 +411,8 @@ static jobject crmb_java_ingest_result(JNIEnv *jenv, const crm_ingest_result *r)
         $result = SWIG_Py_Void();
     } else {
         $result = Py_BuildValue("{s:s,s:s,s:N,s:s}",
-            "outcome", $1->outcome == CRM_INGEST_DUPLICATE ? "duplicate" : "created",
+            "outcome", $1->outcome == CRM_INGEST_DUPLICATE ? "duplicate"
+                       : $1->outcome == CRM_INGEST_REVIEW ? "review" : "created",
             "id", $1->id,
             "duplicate_of", $1->duplicate_of[0] ? PyUnicode_FromString($1->duplicate_of) : SWIG_Py_Void(),
             "reason", $1->reason);
@@ -502,6 +503,8 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
 
 /* Ownership of what comes back. */
 %newobject crmb_handle::get_json;
+%newobject crmb_handle::reviews;
+%newobject crmb_handle::reviewsJson;
 %newobject crmb_handle::getLeadJson;
 %newobject crmb_handle::leads;
 %newobject crmb_handle::leadsRaw;
@@ -528,6 +531,10 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
     void set_scope(const char *dealer_id) { crmb_db_set_scope($self, dealer_id); }
     const char *scope() { return crmb_db_scope($self); }
     void set_actor(const char *actor) { crmb_db_set_actor($self, actor); }
+    void enable_matching(const char *config) { crmb_db_enable_matching($self, config); }
+    void disable_matching() { crmb_db_disable_matching($self); }
+    char *reviews(const char *status, int limit) { return crmb_db_reviews($self, status, limit); }
+    void review_decide(const char *id, int accept) { crmb_db_review_decide($self, id, accept); }
     const char *actor() { return crmb_db_actor($self); }
     void set_time(int64_t unix_ms) { crmb_db_set_time($self, unix_ms); }
     int64_t now() { return crmb_db_now($self); }
@@ -565,6 +572,17 @@ int crmb_lead_status_parse(const char *name);
 const char *crmb_lead_status_name(int status);
 %rename(_fail_for_test) crmb_fail_for_test;
 void crmb_fail_for_test(int code, const char *message);
+%newobject crmb_clean;
+%newobject crmb_clean_lead;
+%rename(clean) crmb_clean;
+%rename(clean_lead) crmb_clean_lead;
+char *crmb_clean(const char *kind, const char *raw);
+char *crmb_clean_lead(const char *json);
+%newobject crmb_dedupe;
+%rename(dedupe) crmb_dedupe;
+%rename(match_default_config) crmb_match_default_config;
+char *crmb_dedupe(const char *config, const char *records);
+const char *crmb_match_default_config(void);
 
 #elif defined(SWIGJAVA)
 
@@ -586,6 +604,10 @@ void crmb_fail_for_test(int code, const char *message);
 %javamethodmodifiers crmb_handle::setScope "public synchronized";
 %javamethodmodifiers crmb_handle::getScope "public synchronized";
 %javamethodmodifiers crmb_handle::setActor "public synchronized";
+%javamethodmodifiers crmb_handle::enableMatching "public synchronized";
+%javamethodmodifiers crmb_handle::disableMatching "public synchronized";
+%javamethodmodifiers crmb_handle::reviewsJson "public synchronized";
+%javamethodmodifiers crmb_handle::decideReview "public synchronized";
 %javamethodmodifiers crmb_handle::getActor "public synchronized";
 %javamethodmodifiers crmb_handle::setTime "public synchronized";
 %javamethodmodifiers crmb_handle::now "public synchronized";
@@ -855,6 +877,36 @@ void crmb_fail_for_test(int code, const char *message);
   public String vehicles(String customerId) {
     return call("vehicle.list", args("customer_id", customerId));
   }
+
+  /**
+   * Clean one value with the cleaner named by kind ("phone", "name", "email",
+   * "region", "id_card", "vin"); the result as a JSON object: value, flags,
+   * reasons, and salutation, key, province, city when they apply.
+   */
+  public static String clean(String kind, String raw) {
+    return CrmNative.clean(kind, raw);
+  }
+
+  /** Clean a lead document (JSON): clean values and a "clean" report with the quality. */
+  public static String cleanLead(String json) {
+    return CrmNative.cleanLead(json);
+  }
+
+  /**
+   * Deduplicate records in a batch. records is a JSON array of objects
+   * ("id" names a record, the other members are columns); config a match
+   * configuration, or null for the default for leads. The result is JSON:
+   * "clusters" (id and cluster of every record), "pairs" (merged or for
+   * review, with the evidence), "stats" and "config" (with the weights used).
+   */
+  public static String dedupe(String config, String records) {
+    return CrmNative.dedupe(config, records);
+  }
+
+  /** The default match configuration for leads (JSON). */
+  public static String defaultMatchConfig() {
+    return CrmNative.matchDefaultConfig();
+  }
 %}
 
 %typemap(javacode) struct crmb_lead_iter %{
@@ -954,6 +1006,10 @@ void crmb_fail_for_test(int code, const char *message);
     const char *getScope() { return crmb_db_scope($self); }
     /** Who is acting, written into audit events ("system" by default). */
     void setActor(const char *actor) { crmb_db_set_actor($self, actor); }
+    void enableMatching(const char *config) { crmb_db_enable_matching($self, config); }
+    void disableMatching() { crmb_db_disable_matching($self); }
+    char *reviewsJson(const char *status, int limit) { return crmb_db_reviews($self, status, limit); }
+    void decideReview(const char *id, bool accept) { crmb_db_review_decide($self, id, accept ? 1 : 0); }
     const char *getActor() { return crmb_db_actor($self); }
     /** Fix the clock (Unix ms, UTC); 0 returns to the system clock. */
     void setTime(int64_t unixMs) { crmb_db_set_time($self, unixMs); }
@@ -994,6 +1050,17 @@ static const char *crmb_version(void) { return crm_version(); }
 /* package-private (CrmNative is): for the tests of the exception mapping */
 %rename(failForTest) crmb_fail_for_test;
 void crmb_fail_for_test(int code, const char *message);
+%newobject crmb_clean;
+%newobject crmb_clean_lead;
+%rename(clean) crmb_clean;
+%rename(cleanLead) crmb_clean_lead;
+char *crmb_clean(const char *kind, const char *raw);
+char *crmb_clean_lead(const char *json);
+%newobject crmb_dedupe;
+%rename(dedupe) crmb_dedupe;
+%rename(matchDefaultConfig) crmb_match_default_config;
+char *crmb_dedupe(const char *config, const char *records);
+const char *crmb_match_default_config(void);
 
 #endif
 

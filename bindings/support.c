@@ -237,6 +237,38 @@ const char *crmb_db_scope(crmb_handle *h)
     return db ? crm_db_scope(db) : NULL;
 }
 
+void crmb_db_enable_matching(crmb_handle *h, const char *config)
+{
+    crm_db *db = open_db(h);
+    if (db != NULL)
+        check(crm_match_enable(db, config));
+}
+
+void crmb_db_disable_matching(crmb_handle *h)
+{
+    crm_db *db = open_db(h);
+    if (db != NULL)
+        crm_match_disable(db);
+}
+
+char *crmb_db_reviews(crmb_handle *h, const char *status, int limit)
+{
+    char *out = NULL;
+    crm_db *db = open_db(h);
+    if (db == NULL)
+        return NULL;
+    if (check(crm_review_list_json(&out, db, status, limit)) < 0)
+        return NULL;
+    return out;
+}
+
+void crmb_db_review_decide(crmb_handle *h, const char *id, int accept)
+{
+    crm_db *db = open_db(h);
+    if (db != NULL)
+        check(crm_review_decide(db, id, accept));
+}
+
 void crmb_db_set_actor(crmb_handle *h, const char *actor)
 {
     crm_db *db = open_db(h);
@@ -818,6 +850,35 @@ const char *crmb_lead_status_name(int status)
 void crmb_fail_for_test(int code, const char *message)
 {
     fail_msg(code, "%s", message ? message : "");
+}
+
+char *crmb_clean(const char *kind, const char *raw)
+{
+    char *out = NULL;
+    if (check(crm_clean_json(&out, kind, raw)) < 0)
+        return NULL;
+    return out;
+}
+
+char *crmb_clean_lead(const char *json)
+{
+    char *out = NULL;
+    if (check(crm_clean_lead_json(&out, json)) < 0)
+        return NULL;
+    return out;
+}
+
+char *crmb_dedupe(const char *config, const char *records)
+{
+    char *out = NULL;
+    if (check(crm_dedupe_json(&out, config, records)) < 0)
+        return NULL;
+    return out;
+}
+
+const char *crmb_match_default_config(void)
+{
+    return crm_matcher_default_config();
 }
 
 /* ---- customers, members, points, tags, segments, vehicles ---------------- */

@@ -66,6 +66,14 @@ void crmb_db_set_scope(crmb_handle *h, const char *dealer_id);
 /** The scope, or NULL for all dealers. Borrowed from the handle. */
 const char *crmb_db_scope(crmb_handle *h);
 void crmb_db_set_actor(crmb_handle *h, const char *actor);
+/** crm_match_enable(): config NULL for the default. */
+void crmb_db_enable_matching(crmb_handle *h, const char *config);
+/** crm_match_disable(). */
+void crmb_db_disable_matching(crmb_handle *h);
+/** crm_review_list_json(): status NULL for all; JSON (crm_free) or NULL with the status set. */
+char *crmb_db_reviews(crmb_handle *h, const char *status, int limit);
+/** crm_review_decide(). */
+void crmb_db_review_decide(crmb_handle *h, const char *id, int accept);
 /** The actor last set through this wrapper ("system" by default). Borrowed. */
 const char *crmb_db_actor(crmb_handle *h);
 void crmb_db_set_time(crmb_handle *h, int64_t unix_ms);
@@ -170,6 +178,22 @@ const char *crmb_lead_status_name(int status);
  * codes no public call can be made to return on demand (CRM_ENOMEM).
  */
 void crmb_fail_for_test(int code, const char *message);
+
+/* ---- cleaning (no database) ---------------------------------------------- */
+
+/** crm_clean_json(): one value by cleaner name; JSON (crm_free) or NULL with the status set. */
+char *crmb_clean(const char *kind, const char *raw);
+
+/** crm_clean_lead_json(): a lead document; JSON (crm_free) or NULL with the status set. */
+char *crmb_clean_lead(const char *json);
+
+/* ---- matching (no database) ---------------------------------------------- */
+
+/** crm_dedupe_json(): config may be NULL for the default; JSON (crm_free) or NULL with the status set. */
+char *crmb_dedupe(const char *config, const char *records);
+
+/** crm_matcher_default_config(); static, never NULL. */
+const char *crmb_match_default_config(void);
 
 #ifdef __cplusplus
 }

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   meson ninja-build pkg-config gcc g++ libsqlite3-dev libcjson-dev uuid-dev libcmocka-dev
-  swig python3-dev python3-pytest default-jdk-headless junit4 valgrind libroaring-dev
+  libicu-dev swig python3-dev python3-pytest default-jdk-headless junit4 valgrind libroaring-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -45,6 +45,9 @@ int cli_cmd_points(int argc, char **argv, cli_globals *g);
 int cli_cmd_tag(int argc, char **argv, cli_globals *g);
 int cli_cmd_segment(int argc, char **argv, cli_globals *g);
 int cli_cmd_vehicle(int argc, char **argv, cli_globals *g);
+int cli_cmd_clean(int argc, char **argv, cli_globals *g);
+int cli_cmd_dedupe(int argc, char **argv, cli_globals *g);
+int cli_cmd_review(int argc, char **argv, cli_globals *g);
 
 /* ---- messages (crm.c) ---- */
 

@@ -5,7 +5,7 @@
  *
  * This file holds the entry point, the global options, the shared
  * argument and message helpers, and the `init` command. The other commands
- * live in import.c, leads.c, workorders.c and customers.c.
+ * live in import.c, leads.c, workorders.c, customers.c, clean.c, dedupe.c and review.c.
  */
 #include "cli.h"
 
@@ -30,6 +30,9 @@ static const char main_usage[] =
     "  tag ACTION           manual and rule tags\n"
     "  segment ACTION       count or export a segment of tags (an audience with --consent)\n"
     "  vehicle ACTION       vehicles by VIN and who owns or drives them\n"
+    "  clean [FILE|-]       clean lead documents (NDJSON) or single values\n"
+    "  dedupe FILE|-        find duplicates in a CSV file of any columns\n"
+    "  review               list, accept or reject possible duplicates\n"
     "  help [COMMAND]       show this help or a command's help\n"
     "\n"
     "Global options (before the command; --db is also accepted after it):\n"
@@ -207,6 +210,9 @@ static const cli_command commands[] = {
     { "tag", cli_cmd_tag },
     { "segment", cli_cmd_segment },
     { "vehicle", cli_cmd_vehicle },
+    { "clean", cli_cmd_clean },
+    { "dedupe", cli_cmd_dedupe },
+    { "review", cli_cmd_review },
 };
 
 static const cli_command *find_command(const char *name)

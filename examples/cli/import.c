@@ -43,6 +43,9 @@ static const char import_usage[] =
     "                       a terminal (it is shown on a terminal by default)\n"
     "  --no-progress        never show progress\n"
     "  --batch N            records per transaction (default 1000)\n"
+    "  --match              match probabilistically (crm_match_enable, the default\n"
+    "                       lead configuration) instead of by exact phone; possible\n"
+    "                       duplicates are stored and queued ('crm review')\n"
     "  --json               print the summary as a JSON object\n"
     "  --db PATH            the database (created if missing)\n"
     "  -h, --help           show this help\n"
@@ -543,7 +546,7 @@ int cli_cmd_import(int argc, char **argv, cli_globals *g)
     importer im;
     import_format format = FORMAT_AUTO;
     const char *path = NULL, *fmt = NULL, *errors_path = NULL, *batch = NULL;
-    int json = 0, want_progress = -1, rc, r;
+    int json = 0, want_progress = -1, match = 0, rc, r;
     double elapsed;
 
     memset(&im, 0, sizeof im);
@@ -570,6 +573,8 @@ int cli_cmd_import(int argc, char **argv, cli_globals *g)
         }
         if (cli_flag(a, "--json")) {
             json = 1;
+        } else if (cli_flag(a, "--match")) {
+            match = 1;
         } else if (cli_flag(a, "--progress")) {
             want_progress = 1;
         } else if (cli_flag(a, "--no-progress")) {
@@ -636,6 +641,10 @@ int cli_cmd_import(int argc, char **argv, cli_globals *g)
     rc = CLI_EXIT_ERROR;
     if (cli_open_db(&im.db, g, 1) != 0)
         goto out;
+    if (match && crm_match_enable(im.db, NULL) != 0) {
+        cli_lib_error("import: --match");
+        goto out;
+    }
     im.started = text_monotonic();
     im.last_progress = im.started;
     r = format == FORMAT_CSV ? import_csv(&im) : import_ndjson(&im);

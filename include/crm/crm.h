@@ -15,5 +15,7 @@
 #include "member.h"
 #include "tag.h"
 #include "vehicle.h"
+#include "clean.h"
+#include "match.h"
 
 #endif /* CRM_CRM_H */

@@ -82,14 +82,15 @@ typedef struct crm_lead {
 /** What crm_lead_ingest did with a document. */
 typedef enum crm_ingest_outcome {
     CRM_INGEST_CREATED = 0,   /**< a new lead was stored */
-    CRM_INGEST_DUPLICATE = 1  /**< an existing lead has the same phone; the document was recorded on it */
+    CRM_INGEST_DUPLICATE = 1, /**< an existing lead has the same phone (or matches, see crm_match_enable); the document was recorded on it */
+    CRM_INGEST_REVIEW = 2     /**< stored as new, and flagged as a possible duplicate of duplicate_of for a person to decide */
 } crm_ingest_outcome;
 
 /** The result of crm_lead_ingest(). Plain data, no ownership. */
 typedef struct crm_ingest_result {
     crm_ingest_outcome outcome;
     char id[CRM_ID_LEN + 1];           /**< the new lead, or the existing lead it duplicates */
-    char duplicate_of[CRM_ID_LEN + 1]; /**< the existing lead when outcome is DUPLICATE, else "" */
+    char duplicate_of[CRM_ID_LEN + 1]; /**< the existing lead when outcome is DUPLICATE or REVIEW, else "" */
     char reason[96];                   /**< why, in words: "new lead", "duplicate of <id> (same phone)" */
 } crm_ingest_result;
 

@@ -14,6 +14,11 @@ struct crm_db {
     int tx_depth;          /* explicit transactions open (crm_db_begin) */
     crm_iter *iters;       /* open iterators, ended by crm_db_close */
     crm_idgen idgen;
+    /* Online matching (crm_match_enable); NULL when off. */
+    crm_matcher *matcher;
+    crm_dedupe *match_scratch; /* record 0: the lead being ingested; then its candidates */
+    char **match_kinds;        /* the backend key kind of each blocking key */
+    size_t match_nkinds;
 };
 
 typedef enum crm_iter_kind { CRM_ITER_LEAD, CRM_ITER_EVENT, CRM_ITER_WORKORDER, CRM_ITER_WO_COMMENT } crm_iter_kind;
@@ -35,6 +40,26 @@ struct crm_iter {
  * commit on rc == 0 or rollback otherwise (the error of the first failure
  * is what the caller sees). */
 int crm__tx_begin(crm_db *db);
+
+/* ---- online matching (lead_match.c) ---- */
+typedef struct crm__match_best {
+    char id[CRM_ID_LEN + 1];  /* the best candidate, "" when none */
+    char dealer_id[72];
+    bool has_dealer;
+    double probability;
+    crm_match_decision decision;
+    char *evidence;           /* JSON, owned (crm_free); NULL when no candidate */
+} crm__match_best;
+
+/* Find the best candidate for a lead among those its blocking keys reach. */
+int crm__lead_match_find(crm_db *db, const crm_lead *lead, crm__match_best *best);
+/* Store the blocking keys of the lead last given to crm__lead_match_find. */
+int crm__lead_match_keys_put(crm_db *db, const char *id);
+void crm__lead_match_free(crm_db *db);
+/* Queue a possible duplicate for review (review.c); a no-op on a version 1 backend. */
+int crm__review_add(crm_db *db, const char *lead_id, const char *candidate_id, const char *dealer_id,
+                    double probability, const char *evidence);
+
 int crm__tx_end(crm_db *db, int rc);
 
 /* Append an audit event stamped with the handle's clock and actor. */

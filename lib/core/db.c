@@ -76,6 +76,12 @@ static int check_backend(const crm_backend *b)
         REQUIRE(vehicle_person_scan)
         REQUIRE(customer_scan)
     }
+    if (b->version >= CRM_BACKEND_VERSION_MATCHING) {
+        REQUIRE(review_insert)
+        REQUIRE(review_update)
+        REQUIRE(review_get)
+        REQUIRE(review_list)
+    }
 #undef REQUIRE
     return 0;
 }
@@ -129,6 +135,7 @@ void crm_db_close(crm_db *db)
     while (db->iters)
         crm__iter_detach(db->iters);
     db->backend->free(db->backend); /* rolls back an open transaction */
+    crm__lead_match_free(db);
     free((char *)db->scope.dealer_id);
     free(db->actor);
     free(db);

@@ -580,15 +580,18 @@ static int dup_candidate(const char *id, void *payload)
     return 1;
 }
 
-static int record_duplicate(crm_db *db, lead_input *in, const dup_search *ds, crm_ingest_result *res)
+static int record_duplicate(crm_db *db, lead_input *in, const dup_search *ds, const char *evidence,
+                            crm_ingest_result *res)
 {
     /* The document came into being now unless it says otherwise. */
     if (!in->has_created_at)
         in->lead.created_at = crm_db_now(db);
     cJSON *data = cJSON_CreateObject();
     cJSON *doc = lead_to_cjson(&in->lead, false);
-    if (!data || !doc || !cJSON_AddStringToObject(data, "matched_on", "phone") ||
-        !cJSON_AddItemToObject(data, "document", doc)) {
+    cJSON *match = evidence ? cJSON_Parse(evidence) : NULL;
+    if (!data || !doc || (evidence && !match) ||
+        !cJSON_AddStringToObject(data, "matched_on", evidence ? "match" : "phone") ||
+        (match && !cJSON_AddItemToObject(data, "match", match)) || !cJSON_AddItemToObject(data, "document", doc)) {
         cJSON_Delete(data);
         cJSON_Delete(doc);
         return crm__error_nomem();
@@ -603,7 +606,8 @@ static int record_duplicate(crm_db *db, lead_input *in, const dup_search *ds, cr
         res->outcome = CRM_INGEST_DUPLICATE;
         snprintf(res->id, sizeof res->id, "%s", ds->id);
         snprintf(res->duplicate_of, sizeof res->duplicate_of, "%s", ds->id);
-        snprintf(res->reason, sizeof res->reason, "duplicate of %s (same phone)", ds->id);
+        snprintf(res->reason, sizeof res->reason, "duplicate of %s (%s)", ds->id,
+                 evidence ? "matched" : "same phone");
     }
     return rc;
 }
@@ -638,6 +642,45 @@ static int store_new(crm_db *db, lead_input *in, crm_ingest_result *res)
     return rc;
 }
 
+/* Ingest with online matching: the best candidate by the matcher decides. */
+static int ingest_matched(crm_db *db, lead_input *in, crm_ingest_result *res)
+{
+    crm__match_best best;
+    int rc = crm__lead_match_find(db, &in->lead, &best);
+    if (rc == 0 && best.decision == CRM_MATCH_MERGE) {
+        dup_search ds = {.db = db, .has_dealer = best.has_dealer, .found = true};
+        memcpy(ds.id, best.id, sizeof ds.id);
+        memcpy(ds.dealer_id, best.dealer_id, sizeof ds.dealer_id);
+        rc = record_duplicate(db, in, &ds, best.evidence, res);
+    } else if (rc == 0) {
+        rc = store_new(db, in, res);
+        if (rc == 0)
+            rc = crm__lead_match_keys_put(db, res->id);
+        if (rc == 0 && best.decision == CRM_MATCH_REVIEW) {
+            /* The new lead carries the candidate and why, for a person to decide. */
+            char *data = NULL;
+            size_t n = strlen(best.evidence) + 128;
+            if (!(data = malloc(n)))
+                rc = crm__error_nomem();
+            else {
+                snprintf(data, n, "{\"candidate\":\"%s\",\"match\":%s}", best.id, best.evidence);
+                rc = crm__event_append(db, "lead.possible_duplicate", "lead", res->id, in->lead.dealer_id, data);
+                free(data);
+            }
+            if (rc == 0)
+                rc = crm__review_add(db, res->id, best.id, in->lead.dealer_id, best.probability, best.evidence);
+            if (rc == 0) {
+                res->outcome = CRM_INGEST_REVIEW;
+                memcpy(res->duplicate_of, best.id, sizeof res->duplicate_of);
+                snprintf(res->reason, sizeof res->reason, "new lead; possible duplicate of %s (p=%.2f)", best.id,
+                         best.probability);
+            }
+        }
+    }
+    crm_free(best.evidence);
+    return rc;
+}
+
 int crm_lead_ingest_n(crm_ingest_result *result, crm_db *db, const char *json, size_t len)
 {
     crm_ingest_result scratch;
@@ -665,12 +708,16 @@ int crm_lead_ingest_n(crm_ingest_result *result, crm_db *db, const char *json, s
     rc = crm__tx_begin(db);
     if (rc == 0) {
         dup_search ds = { .db = db };
-        if (in.lead.phone)
-            rc = db->backend->key_find(db->backend, KEY_PHONE, in.lead.phone, dup_candidate, &ds);
-        if (rc == 0)
-            rc = ds.rc;
-        if (rc == 0)
-            rc = ds.found ? record_duplicate(db, &in, &ds, res) : store_new(db, &in, res);
+        if (db->matcher) {
+            rc = ingest_matched(db, &in, res);
+        } else {
+            if (in.lead.phone)
+                rc = db->backend->key_find(db->backend, KEY_PHONE, in.lead.phone, dup_candidate, &ds);
+            if (rc == 0)
+                rc = ds.rc;
+            if (rc == 0)
+                rc = ds.found ? record_duplicate(db, &in, &ds, NULL, res) : store_new(db, &in, res);
+        }
         rc = crm__tx_end(db, rc);
     }
     if (rc)

@@ -756,3 +756,102 @@ def test_vehicles(db):
     p = run("vehicle", "check", "LSVAU2180N2183294", check=1)
     assert "check digit is 0, expected X" in p.err
     run("vehicle", "show", "1M8GDM9AXKP042788", db=db, check=4)
+# ---- clean ----------------------------------------------------------------
+
+
+def test_clean_ndjson(tmp_path):
+    src = tmp_path / "in.ndjson"
+    src.write_text('{"channel":"web","phone":"+86 139 1234 5670","name":"张伟先生","region":"沪"}\n'
+                   "\n"
+                   "not json\n"
+                   '{"phone":"13800138000"}\n', encoding="utf-8")
+    p = run("clean", src, check=3)
+    lines = [json.loads(x) for x in p.out.splitlines()]
+    assert len(lines) == 2
+    assert lines[0]["phone"] == "13912345670"
+    assert lines[0]["name"] == "张伟"
+    assert (lines[0]["province"], lines[0]["city"]) == ("310000", "310100")
+    assert lines[0]["clean"]["name"]["salutation"] == "先生"
+    assert lines[0]["clean"]["quality"] == "ok"
+    assert lines[1]["clean"]["quality"] == "junk"
+    assert f"{src}:3: lead: expected a JSON object" in p.err
+
+
+def test_clean_stdin_to_output(tmp_path):
+    out = tmp_path / "out.ndjson"
+    run("clean", "-", "--output", out, stdin='{"email":" A@QQ.COM "}\n'.encode(), check=0)
+    assert json.loads(out.read_text())["email"] == "a@qq.com"
+
+
+def test_clean_values():
+    p = run("clean", "--kind", "name", "张伟", "Wei Zhang", check=0)
+    assert [json.loads(x)["key"] for x in p.out.splitlines()] == ["weizhang", "weizhang"]
+    p = run("clean", "--kind", "fax", "1", check=2)
+    assert "kind: unknown cleaner 'fax'" in p.err
+    run("clean", "--kind", check=2)
+    run("clean", "--bogus", check=2)
+
+
+# ---- dedupe ---------------------------------------------------------------
+
+
+def test_dedupe_default_config(tmp_path):
+    src = tmp_path / "leads.csv"
+    src.write_text("lead_id,name,phone,city\n"
+                   "a,张伟,13912345670,上海\n"
+                   "b,Wei Zhang,+86 139 1234 5670,上海市\n"
+                   "c,李娜,13712345678,北京\n", encoding="utf-8")
+    p = run("dedupe", src, "--id-column", "lead_id", "--pairs", "--weights", tmp_path / "w.json", check=0)
+    lines = [json.loads(x) for x in p.out.splitlines()]
+    assert lines[:3] == [{"id": "a", "cluster": "a"}, {"id": "b", "cluster": "a"},
+                         {"id": "c", "cluster": "c"}]
+    pair = lines[3]
+    assert (pair["a"], pair["b"], pair["decision"]) == ("a", "b", "merge")
+    assert {"field": "phone", "a": "13912345670", "b": "13912345670", "level": "agree",
+            "weight": pytest.approx(13.168, abs=0.01)} in pair["fields"]
+    assert "3 records, 1 candidate pairs, 1 merged, 0 for review, 2 clusters" in p.err
+    weights = json.loads((tmp_path / "w.json").read_text())
+    assert weights["fields"][0]["m"] == [0.92, 0.07, 0.01]
+
+
+def test_dedupe_errors(tmp_path):
+    src = tmp_path / "x.csv"
+    src.write_text("a,b\n1,2\n")
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text('{"fields": [{"name": "a", "comparator": "soundex"}], "blocking": [["a"]]}')
+    p = run("dedupe", src, "--config", cfg, check=1)
+    assert "fields[0].comparator: expected one of" in p.err
+    p = run("dedupe", src, check=1)
+    assert "columns: none of the configuration's columns (phone, ...) is present" in p.err
+    run("dedupe", check=2)
+    p = run("dedupe", src, "--id-column", "zz", "--config", cfg, check=1)
+
+
+# ---- import --match and review --------------------------------------------
+
+
+def test_import_match_and_review(db, tmp_path):
+    src = tmp_path / "m.ndjson"
+    src.write_text('{"channel":"website","phone":"13912345670","name":"刘敏","city":"广州"}\n'
+                   '{"channel":"website","email":"lm@qq.com","name":"刘敏","city":"广州"}\n'
+                   '{"channel":"douyin","phone":"+86 139 1234 5670","name":"Liu Min"}\n',
+                   encoding="utf-8")
+    s = summary(run("import", "--json", "--match", src, db=db, check=0))
+    assert (s["created"], s["duplicates"]) == (2, 1)
+    items = [json.loads(x) for x in run("review", "--json", db=db, check=0).out.splitlines()]
+    assert len(items) == 1
+    item = items[0]
+    assert item["status"] == "pending"
+    assert item["evidence"]["decision"] == "review"
+    assert "may duplicate" in run("review", db=db, check=0).out
+    p = run("--actor", "dcc:wang", "review", "accept", item["id"], db=db, check=0)
+    assert p.out.strip() == f"{item['id']} accepted"
+    p = run("review", "reject", item["id"], db=db, check=1)
+    assert "already accepted" in p.err
+    done = [json.loads(x) for x in run("review", "--json", "--status", "accepted", db=db, check=0).out.splitlines()]
+    assert done[0]["decided_by"] == "dcc:wang"
+    assert run("review", "--status", "pending", db=db, check=0).out == ""
+    run("review", "accept", MISSING_ID, db=db, check=4)
+    run("review", "--status", "maybe", db=db, check=2)
+    run("review", "--limit", "0", db=db, check=2)
+    run("review", "accept", db=db, check=2)

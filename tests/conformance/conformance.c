@@ -1123,6 +1123,75 @@ static void events_scan_by_kind_since(void **state)
     it->free(it);
 }
 
+/* ---- review queue (issue 3) ---- */
+
+static int collect_review_ids(const crm_match_review *r, void *payload)
+{
+    char *ids = payload;
+    strcat(ids, r->id);
+    strcat(ids, " ");
+    return 0;
+}
+
+static void reviews_insert_get_update_list(void **state)
+{
+    crm_backend *b = *state;
+    const char *r1 = "01900000-0000-7000-8000-000000000001", *r2 = "01900000-0000-7000-8000-000000000002";
+    const char *r3 = "01900000-0000-7000-8000-000000000003";
+    crm_match_review a = {r1, "L1", "L0", "D1", 0.75, "{\"fields\":[]}", CRM_REVIEW_PENDING, 2000, 0, NULL};
+    crm_match_review c = {r2, "L2", "L0", "D2", 0.6, "{}", CRM_REVIEW_PENDING, 1000, 0, NULL};
+    crm_match_review d = {r3, "L3", "L0", NULL, 0.55, "{}", CRM_REVIEW_PENDING, 3000, 0, NULL};
+    assert_int_equal(b->review_insert(b, &a), 0);
+    assert_int_equal(b->review_insert(b, &c), 0);
+    assert_int_equal(b->review_insert(b, &d), 0);
+    assert_int_not_equal(b->review_insert(b, &a), 0); /* a taken id */
+
+    crm_match_review got;
+    crm_scope all = {NULL}, d1 = {"D1"}, d2 = {"D2"};
+    assert_int_equal(b->review_get(b, &all, r1, &got), 0);
+    assert_string_equal(got.lead_id, "L1");
+    assert_string_equal(got.candidate_id, "L0");
+    assert_string_equal(got.dealer_id, "D1");
+    assert_true(got.probability > 0.749 && got.probability < 0.751);
+    assert_string_equal(got.evidence, "{\"fields\":[]}");
+    assert_int_equal(got.status, CRM_REVIEW_PENDING);
+    assert_int_equal(got.created_at, 2000);
+    assert_int_equal(got.decided_at, 0);
+    assert_null(got.decided_by);
+    assert_int_equal(b->review_get(b, &d2, r1, &got), CRM_ENOTFOUND);
+    assert_int_equal(b->review_get(b, &all, "01900000-0000-7000-8000-00000000000f", &got), CRM_ENOTFOUND);
+
+    got.status = CRM_REVIEW_REJECTED;
+    got.decided_at = 5000;
+    got.decided_by = "sales:li";
+    assert_int_equal(b->review_update(b, &got), 0);
+    assert_int_equal(b->review_get(b, &d1, r1, &got), 0);
+    assert_int_equal(got.status, CRM_REVIEW_REJECTED);
+    assert_int_equal(got.decided_at, 5000);
+    assert_string_equal(got.decided_by, "sales:li");
+    crm_match_review missing = {"01900000-0000-7000-8000-00000000000f", "x", "y", NULL, 0, "{}", 1, 0, 1, "z"};
+    assert_int_equal(b->review_update(b, &missing), CRM_ENOTFOUND);
+
+    /* Oldest first, by status, by scope, with a limit. */
+    char ids[512] = "";
+    assert_int_equal(b->review_list(b, &all, -1, 10, collect_review_ids, ids), 0);
+    char want[512];
+    snprintf(want, sizeof want, "%s %s %s ", r2, r1, r3);
+    assert_string_equal(ids, want);
+    ids[0] = '\0';
+    assert_int_equal(b->review_list(b, &all, CRM_REVIEW_PENDING, 10, collect_review_ids, ids), 0);
+    snprintf(want, sizeof want, "%s %s ", r2, r3);
+    assert_string_equal(ids, want);
+    ids[0] = '\0';
+    assert_int_equal(b->review_list(b, &d2, -1, 10, collect_review_ids, ids), 0);
+    snprintf(want, sizeof want, "%s ", r2);
+    assert_string_equal(ids, want);
+    ids[0] = '\0';
+    assert_int_equal(b->review_list(b, &all, -1, 1, collect_review_ids, ids), 0);
+    snprintf(want, sizeof want, "%s ", r2);
+    assert_string_equal(ids, want);
+}
+
 int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
 {
     factory = f;
@@ -1155,6 +1224,7 @@ int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
         T(tags_store_bitmaps_and_assignments),
         T(customer_facts_join_members_and_leads),
         T(vehicles_and_their_people),
+        T(reviews_insert_get_update_list),
     };
 #undef T
     return cmocka_run_group_tests_name(name, tests, NULL, NULL);

@@ -99,6 +99,26 @@ static int cb_event_scan(crm_backend *b, const crm_scope *s, const char *id, crm
     return cb_of(b)->inner->event_scan(cb_of(b)->inner, s, id, out);
 }
 
+static int cb_review_insert(crm_backend *b, const crm_match_review *r)
+{
+    return cb_of(b)->inner->review_insert(cb_of(b)->inner, r);
+}
+static int cb_review_update(crm_backend *b, const crm_match_review *r)
+{
+    return cb_of(b)->inner->review_update(cb_of(b)->inner, r);
+}
+static int cb_review_get(crm_backend *b, const crm_scope *s, const char *id, crm_match_review *out)
+{
+    note_scope(cb_of(b), s);
+    return cb_of(b)->inner->review_get(cb_of(b)->inner, s, id, out);
+}
+static int cb_review_list(crm_backend *b, const crm_scope *s, int status, int limit, crm_backend_review_cb cb,
+                          void *p)
+{
+    note_scope(cb_of(b), s);
+    return cb_of(b)->inner->review_list(cb_of(b)->inner, s, status, limit, cb, p);
+}
+
 static counting_backend *counting_new(void)
 {
     counting_backend *c = calloc(1, sizeof *c);
@@ -122,6 +142,10 @@ static counting_backend *counting_new(void)
         .key_find = cb_key_find,
         .event_append = cb_event_append,
         .event_scan = cb_event_scan,
+        .review_insert = cb_review_insert,
+        .review_update = cb_review_update,
+        .review_get = cb_review_get,
+        .review_list = cb_review_list,
     };
     return c;
 }
@@ -148,6 +172,16 @@ static void registration_checks_the_version(void **state)
     c->parent.event_scan = NULL;
     assert_int_equal(crm_db_open_backend(&db, &c->parent), CRM_EINVALID);
     assert_non_null(strstr(crm_error_last()->message, "backend.event_scan"));
+    c->parent.event_scan = cb_event_scan;
+    /* A version-1 backend lacks the review queue: it registers, and the
+     * queue answers that it is missing. */
+    c->parent.review_list = NULL;
+    assert_int_equal(crm_db_open_backend(&db, &c->parent), 0);
+    char *json = NULL;
+    assert_int_equal(crm_review_list_json(&json, db, NULL, 10), CRM_ESTORAGE);
+    assert_non_null(strstr(crm_error_last()->message, "no review queue (version 1 < 4)"));
+    crm_db_close(db); /* frees the backend */
+    c = counting_new();
     /* On failure the caller still owns the backend. */
     c->parent.free(&c->parent);
     assert_int_equal(crm_db_open_backend(&db, NULL), CRM_EINVALID);

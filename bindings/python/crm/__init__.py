@@ -35,6 +35,10 @@ __all__ = [
     "version",
     "check_rule",
     "check_vin",
+    "clean",
+    "clean_lead",
+    "dedupe",
+    "default_match_config",
     "Db",
     "LeadIterator",
     "EventIterator",
@@ -60,6 +64,45 @@ def version():
 
 
 __version__ = version()
+
+
+def clean(kind, value):
+    """Clean one value with the cleaner named by ``kind``: "phone", "name",
+    "email", "region", "id_card" or "vin". Returns a dict: ``value`` (None when
+    invalid, empty or a placeholder), ``flags`` and ``reasons`` (lists of
+    str), and ``salutation``, ``key`` (the pinyin match key of a name),
+    ``province``, ``city`` (GB/T 2260 codes) when they apply.
+    """
+    return _json.loads(_core.clean(kind, value))
+
+
+def clean_lead(lead):
+    """Clean a lead (a dict or a JSON string): returns the lead as a dict with
+    clean values and a ``clean`` report (per field flags and reasons, and
+    ``quality``: "ok", "suspect" or "junk")."""
+    text = lead if isinstance(lead, str) else _json.dumps(lead, ensure_ascii=False)
+    return _json.loads(_core.clean_lead(text))
+
+
+def default_match_config():
+    """The default match configuration for leads, as a dict."""
+    return _json.loads(_core.match_default_config())
+
+
+def dedupe(records, config=None):
+    """Find the records that are the same entity.
+
+    ``records`` is a list of dicts (``"id"`` names a record, else its index;
+    the other keys are columns, str or number or None); ``config`` a match
+    configuration (dict or JSON text), or None for the default for leads.
+    Returns a dict: ``clusters`` (a list of {"id", "cluster"}, the cluster
+    named by its first record), ``pairs`` (the pairs merged or for review,
+    each with its evidence field by field), ``stats`` and ``config`` (with
+    the weights used, to give to the next run).
+    """
+    if config is not None and not isinstance(config, str):
+        config = _json.dumps(config, ensure_ascii=False)
+    return _json.loads(_core.dedupe(config, _json.dumps(list(records), ensure_ascii=False)))
 
 
 def _statuses():
@@ -257,6 +300,39 @@ class Db:
             raise
         else:
             self._h.commit()
+
+    # -- matching -------------------------------------------------------------
+
+    def enable_matching(self, config=None):
+        """Match leads online on :meth:`ingest` with a match configuration
+        (dict or JSON text; None for the default for leads, see
+        :func:`default_match_config`). A probable duplicate gives outcome
+        "duplicate" (evidence in the existing lead's "lead.duplicate" event),
+        a possible one outcome "review" (the lead is stored; a
+        "lead.possible_duplicate" event carries the candidate and the evidence).
+        Every field needs m and u."""
+        if config is not None and not isinstance(config, str):
+            config = _json.dumps(config, ensure_ascii=False)
+        self._h.enable_matching(config)
+
+    def disable_matching(self):
+        """Back to exact-phone duplicates on ingest."""
+        self._h.disable_matching()
+
+    def reviews(self, status="pending", limit=100):
+        """The queue of possible duplicates (oldest first, within the scope):
+        a list of dicts with id, lead_id, candidate_id, probability, evidence
+        (a dict, field by field), status, created_at, decided_at, decided_by.
+        ``status`` is "pending", "accepted", "rejected" or None for all."""
+        return _json.loads(self._h.reviews(status, limit))
+
+    def accept_review(self, review_id):
+        """The two leads of a pending review are one person (audited)."""
+        self._h.review_decide(review_id, 1)
+
+    def reject_review(self, review_id):
+        """The two leads of a pending review are two people (audited)."""
+        self._h.review_decide(review_id, 0)
 
     # -- leads ---------------------------------------------------------------
 

@@ -34,17 +34,19 @@
 #include "../member.h"
 #include "../tag.h"
 #include "../vehicle.h"
+#include "../match.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /** The version of struct crm_backend that this header declares. */
-#define CRM_BACKEND_VERSION 3
+#define CRM_BACKEND_VERSION 4
 
 /** The version that added each later part of the struct. */
 #define CRM_BACKEND_VERSION_WORKORDERS 2 /**< work orders, comments, events by kind */
 #define CRM_BACKEND_VERSION_CUSTOMERS 3  /**< customers, identities, members, points, tags, vehicles */
+#define CRM_BACKEND_VERSION_MATCHING 4   /**< the review queue of possible duplicates */
 
 /** What a read or a list may see. */
 typedef struct crm_scope {
@@ -117,6 +119,10 @@ typedef struct crm_customer_facts {
 
 /** Called by key_find for each id that has the key; return non-zero to stop. */
 typedef int (*crm_backend_id_cb)(const char *id, void *payload);
+
+/** Called by review_list for each item (strings borrowed for the call);
+ * return non-zero to stop. It must not call into the backend. */
+typedef int (*crm_backend_review_cb)(const crm_match_review *review, void *payload);
 
 typedef struct crm_backend crm_backend;
 struct crm_backend {
@@ -268,6 +274,17 @@ struct crm_backend {
                                crm_backend_iter **out);
     /** Stream the customers in scope (crm_customer records), by number. */
     int (*customer_scan)(crm_backend *backend, const crm_scope *scope, crm_backend_iter **out);
+
+    /* ---- matching (issue 3) ---- */
+    /** Store a new review item (possible duplicate). */
+    int (*review_insert)(crm_backend *backend, const crm_match_review *review);
+    /** Store a decision: status, decided_at, decided_by of the item with review->id. */
+    int (*review_update)(crm_backend *backend, const crm_match_review *review);
+    /** One item within the scope; strings borrowed until the next call. CRM_ENOTFOUND when absent. */
+    int (*review_get)(crm_backend *backend, const crm_scope *scope, const char *id, crm_match_review *out);
+    /** Items within the scope with the status (-1: any), oldest first, at most limit. */
+    int (*review_list)(crm_backend *backend, const crm_scope *scope, int status, int limit,
+                       crm_backend_review_cb cb, void *payload);
 };
 
 /**

@@ -76,6 +76,10 @@ enum stmt_id {
     ST_WO_GET,
     ST_WO_GET_SCOPED,
     ST_WO_COMMENT_INSERT,
+    ST_REVIEW_INSERT,
+    ST_REVIEW_UPDATE,
+    ST_REVIEW_GET,
+    ST_REVIEW_GET_SCOPED,
     ST_COUNT
 };
 
@@ -88,6 +92,9 @@ enum stmt_id {
     "id, type, category, priority, channel, customer_id, lead_id, vin, dealer_id, queue, "      \
     "assignee, subject, description, attributes, status, created_at, updated_at, "              \
     "first_response_at, resolved_at, closed_at, paused_since, pauses, sla_flags, escalation_level"
+
+#define REVIEW_COLUMNS                                                                        \
+    "id, lead_id, candidate_id, dealer_id, probability, evidence, status, created_at, decided_at, decided_by"
 
 #define CUSTOMER_COLUMNS "id, name, dealer_id, merged_into, created_at, updated_at, num"
 #define IDENTITY_COLUMNS "kind, app_id, value, customer_id, origin_id, created_at"
@@ -127,6 +134,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_WO_GET_SCOPED] = "SELECT " WO_COLUMNS " FROM workorder WHERE id=?1 AND dealer_id=?2",
     [ST_WO_COMMENT_INSERT] = ("INSERT INTO wo_comment (id, workorder_id, dealer_id, at, author, visibility, body) "
                               "VALUES (?1,?2,?3,?4,?5,?6,?7)"),
+    [ST_REVIEW_INSERT] = ("INSERT INTO match_review (" REVIEW_COLUMNS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"),
+    [ST_REVIEW_UPDATE] = "UPDATE match_review SET status=?2, decided_at=?3, decided_by=?4 WHERE id=?1",
+    [ST_REVIEW_GET] = "SELECT " REVIEW_COLUMNS " FROM match_review WHERE id=?1",
+    [ST_REVIEW_GET_SCOPED] = "SELECT " REVIEW_COLUMNS " FROM match_review WHERE id=?1 AND dealer_id=?2",
     [ST_CUSTOMER_INSERT] = ("INSERT INTO customer (id, name, dealer_id, merged_into, created_at, updated_at) "
                             "VALUES (?1,?2,?3,?4,?5,?6)"),
     [ST_CUSTOMER_UPDATE] = ("UPDATE customer SET name=?2, dealer_id=?3, merged_into=?4, created_at=?5, "
@@ -453,6 +464,124 @@ static void read_tag_row(sqlite3_stmt *st, crm_tag_record *t)
     t->updated_at = sqlite3_column_int64(st, 3);
     t->bitmap = sqlite3_column_blob(st, 4);
     t->bitmap_len = (size_t)sqlite3_column_bytes(st, 4);
+}
+
+/* ---- review queue (issue 3) ---------------------------------------- */
+
+static int sb_review_insert(crm_backend *b, const crm_match_review *r)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st;
+    int rc = stmt_get(s, ST_REVIEW_INSERT, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, r->id);
+    bind_text(st, 2, r->lead_id);
+    bind_text(st, 3, r->candidate_id);
+    bind_text(st, 4, r->dealer_id);
+    sqlite3_bind_double(st, 5, r->probability);
+    bind_text(st, 6, r->evidence);
+    sqlite3_bind_int(st, 7, (int)r->status);
+    sqlite3_bind_int64(st, 8, r->created_at);
+    if (r->decided_at)
+        sqlite3_bind_int64(st, 9, r->decided_at);
+    bind_text(st, 10, r->decided_by);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "review insert");
+}
+
+static int sb_review_update(crm_backend *b, const crm_match_review *r)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st;
+    int rc = stmt_get(s, ST_REVIEW_UPDATE, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, r->id);
+    sqlite3_bind_int(st, 2, (int)r->status);
+    if (r->decided_at)
+        sqlite3_bind_int64(st, 3, r->decided_at);
+    bind_text(st, 4, r->decided_by);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc, "review update");
+    return sqlite3_changes(s->db) ? 0 : crm_error_set(CRM_ENOTFOUND, "review %s: not found", r->id);
+}
+
+static void read_review_row(sqlite3_stmt *st, crm_match_review *r)
+{
+    r->id = col_text(st, 0);
+    r->lead_id = col_text(st, 1);
+    r->candidate_id = col_text(st, 2);
+    r->dealer_id = col_text(st, 3);
+    r->probability = sqlite3_column_double(st, 4);
+    r->evidence = col_text(st, 5);
+    r->status = (crm_review_status)sqlite3_column_int(st, 6);
+    r->created_at = sqlite3_column_int64(st, 7);
+    r->decided_at = sqlite3_column_int64(st, 8);
+    r->decided_by = col_text(st, 9);
+}
+
+static int sb_review_get(crm_backend *b, const crm_scope *scope, const char *id, crm_match_review *out)
+{
+    sqlite_backend *s = self_of(b);
+    bool scoped = scope && scope->dealer_id;
+    sqlite3_stmt *st;
+    int rc = stmt_get(s, scoped ? ST_REVIEW_GET_SCOPED : ST_REVIEW_GET, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (scoped)
+        sqlite3_bind_text(st, 2, scope->dealer_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_review_row(st, out);
+        const char **fields[] = { &out->id, &out->lead_id, &out->candidate_id, &out->dealer_id,
+                                  &out->evidence, &out->decided_by };
+        rc = own_row(s, fields, sizeof fields / sizeof fields[0]);
+    } else if (rc == SQLITE_DONE) {
+        rc = crm_error_set(CRM_ENOTFOUND, "review %s: not found", id);
+    } else {
+        rc = fail(s, rc, "review get");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sb_review_list(crm_backend *b, const crm_scope *scope, int status, int limit,
+                          crm_backend_review_cb cb, void *payload)
+{
+    sqlite_backend *s = self_of(b);
+    bool scoped = scope && scope->dealer_id;
+    /* Listing is rare next to ingest: prepared per call, not cached. */
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT " REVIEW_COLUMNS " FROM match_review WHERE 1=1%s%s "
+             "ORDER BY created_at, id LIMIT ?3",
+             status >= 0 ? " AND status=?1" : "", scoped ? " AND dealer_id=?2" : "");
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return fail(s, rc, "review list");
+    if (status >= 0)
+        sqlite3_bind_int(st, 1, status);
+    if (scoped)
+        sqlite3_bind_text(st, 2, scope->dealer_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        crm_match_review r;
+        read_review_row(st, &r);
+        if (cb(&r, payload)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "review list");
 }
 
 /* ---- scans ---------------------------------------------------------- */
@@ -1778,6 +1907,10 @@ int crm_sqlite_backend_open(crm_backend **out, const char *path, const crm_db_op
     s->parent.wo_comment_insert = sb_wo_comment_insert;
     s->parent.wo_comment_scan = sb_wo_comment_scan;
     s->parent.event_scan_kind = sb_event_scan_kind;
+    s->parent.review_insert = sb_review_insert;
+    s->parent.review_update = sb_review_update;
+    s->parent.review_get = sb_review_get;
+    s->parent.review_list = sb_review_list;
     s->parent.customer_insert = sb_customer_insert;
     s->parent.customer_update = sb_customer_update;
     s->parent.customer_get = sb_customer_get;

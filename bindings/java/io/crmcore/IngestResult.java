@@ -6,8 +6,10 @@ public final class IngestResult {
     public enum Outcome {
         /** a new lead was stored */
         CREATED("created"),
-        /** an existing lead has the same phone; the document was recorded on it */
-        DUPLICATE("duplicate");
+        /** an existing lead has the same phone (or matches); the document was recorded on it */
+        DUPLICATE("duplicate"),
+        /** stored as new and flagged as a possible duplicate of getDuplicateOf() */
+        REVIEW("review");
 
         private final String wireName;
 
@@ -15,7 +17,7 @@ public final class IngestResult {
             this.wireName = wireName;
         }
 
-        /** "created" or "duplicate". */
+        /** "created", "duplicate" or "review". */
         public String wireName() {
             return wireName;
         }
@@ -30,8 +32,8 @@ public final class IngestResult {
     private final String id, duplicateOf, reason;
 
     /* Built by the JNI layer (crm.i, crmb_java_ingest_result). */
-    IngestResult(boolean duplicate, String id, String duplicateOf, String reason) {
-        this.outcome = duplicate ? Outcome.DUPLICATE : Outcome.CREATED;
+    IngestResult(int outcome, String id, String duplicateOf, String reason) {
+        this.outcome = Outcome.values()[outcome];
         this.id = id;
         this.duplicateOf = duplicateOf;
         this.reason = reason;
@@ -42,7 +44,7 @@ public final class IngestResult {
     public boolean isDuplicate() { return outcome == Outcome.DUPLICATE; }
     /** The new lead, or the existing lead it duplicates. */
     public String getId() { return id; }
-    /** The existing lead when the outcome is DUPLICATE, else null. */
+    /** The existing lead when the outcome is DUPLICATE or REVIEW, else null. */
     public String getDuplicateOf() { return duplicateOf; }
     /** Why, in words: "new lead", "duplicate of ... (same phone)". */
     public String getReason() { return reason; }

@@ -1,0 +1,31 @@
+/* Text helpers of the cleaners that the matcher shares. Internal. */
+#ifndef CRM_CORE_CLEAN_INTERNAL_H
+#define CRM_CORE_CLEAN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crm/clean.h"
+
+/* NFKC of valid UTF-8; a new string, or NULL when out of memory. */
+char *crm__nfkc(const char *s);
+/* ICU "Han-Latin; Latin-ASCII; Lower": 张伟 -> "zhang wei". New string or NULL. */
+char *crm__to_latin(const char *s);
+/* True when s holds a Han character. */
+bool crm__has_han(const char *s);
+/* Pinyin of the CJK Unified Ideographs block, filled as characters are met,
+ * so a batch pays ICU once per distinct character. Zeroed to start. */
+#define CRM_PINYIN_FIRST 0x4E00
+#define CRM_PINYIN_LAST 0x9FFF
+typedef struct crm__pinyin {
+    char syllable[CRM_PINYIN_LAST - CRM_PINYIN_FIRST + 1][8];
+} crm__pinyin;
+
+/* The order-free pinyin key of a (clean) name: sorted Latin syllables
+ * joined ("weizhang"). cache may be NULL. New string, or NULL when out of
+ * memory. */
+char *crm__name_key(const char *name, crm__pinyin *cache);
+/* crm_clean_name() with a pinyin cache (may be NULL). */
+int crm__clean_name(crm_clean_result *r, const char *raw, crm__pinyin *cache);
+
+#endif

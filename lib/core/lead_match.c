@@ -1,0 +1,221 @@
+/*
+ * Online matching: as a lead is ingested, candidates come from the storage
+ * by the matcher's blocking keys (stored with the backend's key_put under
+ * kinds "match:<key>"), are compared with the lead, and the best decides.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "core/match_internal.h"
+
+/* Candidates compared per lead, at most: a common name in a big city must
+ * not make one ingest read hundreds of leads. */
+#define CANDIDATES_MAX 32
+
+static const struct {
+    const char *name;
+    size_t offset;
+} lead_columns[] = {
+    {"channel", offsetof(crm_lead, channel)},
+    {"campaign", offsetof(crm_lead, campaign)},
+    {"name", offsetof(crm_lead, name)},
+    {"phone", offsetof(crm_lead, phone)},
+    {"email", offsetof(crm_lead, email)},
+    {"wechat_openid", offsetof(crm_lead, wechat_openid)},
+    {"wechat_unionid", offsetof(crm_lead, wechat_unionid)},
+    {"province", offsetof(crm_lead, province)},
+    {"city", offsetof(crm_lead, city)},
+    {"dealer_id", offsetof(crm_lead, dealer_id)},
+    {"owner_id", offsetof(crm_lead, owner_id)},
+    {"model", offsetof(crm_lead, model)},
+};
+#define LEAD_COLUMN_COUNT (sizeof lead_columns / sizeof lead_columns[0])
+
+static const char *column_value(const crm_lead *l, size_t c)
+{
+    /* memcpy: the offset came from offsetof, but the compiler cannot know
+     * the char pointer arithmetic keeps the member's alignment. */
+    const char *v;
+    memcpy(&v, (const char *)l + lead_columns[c].offset, sizeof v);
+    return v;
+}
+
+void crm__lead_match_free(crm_db *db)
+{
+    crm_dedupe_free(db->match_scratch);
+    crm_matcher_free(db->matcher);
+    for (size_t k = 0; k < db->match_nkinds; k++)
+        free(db->match_kinds[k]);
+    free(db->match_kinds);
+    db->match_scratch = NULL;
+    db->matcher = NULL;
+    db->match_kinds = NULL;
+    db->match_nkinds = 0;
+}
+
+void crm_match_disable(crm_db *db)
+{
+    if (db)
+        crm__lead_match_free(db);
+}
+
+int crm_match_enable(crm_db *db, const char *json)
+{
+    if (!db)
+        return crm_error_set(CRM_EINVALID, "db: required");
+    crm_matcher *m = NULL;
+    int rc = crm_matcher_new(&m, json);
+    if (rc != 0)
+        return rc;
+    for (size_t f = 0; f < m->nfields; f++) {
+        size_t c = 0;
+        while (c < LEAD_COLUMN_COUNT && strcmp(lead_columns[c].name, m->fields[f].column) != 0)
+            c++;
+        if (c == LEAD_COLUMN_COUNT)
+            rc = crm_error_set(CRM_EINVALID, "fields[%zu].column: '%.64s' is not a text field of a lead", f,
+                               m->fields[f].column);
+        else if (!m->fields[f].fixed)
+            rc = crm_error_set(CRM_EINVALID,
+                               "fields[%zu]: online matching needs m and u (estimate them in a batch run)", f);
+        if (rc != 0) {
+            crm_matcher_free(m);
+            return rc;
+        }
+    }
+    const char *columns[LEAD_COLUMN_COUNT];
+    for (size_t c = 0; c < LEAD_COLUMN_COUNT; c++)
+        columns[c] = lead_columns[c].name;
+    crm_dedupe *scratch = NULL;
+    char **kinds = calloc(m->nkeys, sizeof *kinds);
+    if (!kinds || (rc = crm_dedupe_new(&scratch, m, columns, LEAD_COLUMN_COUNT)) != 0) {
+        free(kinds);
+        crm_matcher_free(m);
+        return rc ? rc : crm__error_nomem();
+    }
+    /* The key kind names the key's parts, so a changed configuration
+     * does not read keys written under another meaning. */
+    for (size_t k = 0; k < m->nkeys && rc == 0; k++) {
+        crm_buf b = CRM_BUF_INIT;
+        crm__buf_puts(&b, "match:");
+        for (size_t i = 0; i < m->keys[k].nparts; i++) {
+            const mkey_part *kp = &m->keys[k].parts[i];
+            char part[200];
+            snprintf(part, sizeof part, "%s%.128s%s", i ? "+" : "", m->fields[kp->field].name,
+                     kp->transform == KEY_PINYIN ? ":key" : "");
+            if (kp->transform == KEY_PREFIX || kp->transform == KEY_SUFFIX)
+                snprintf(part + strlen(part), sizeof part - strlen(part), ":%s:%ld",
+                         kp->transform == KEY_PREFIX ? "prefix" : "suffix", kp->n);
+            crm__buf_puts(&b, part);
+        }
+        if (b.failed)
+            rc = crm__error_nomem();
+        kinds[k] = b.data;
+    }
+    if (rc != 0) {
+        for (size_t k = 0; k < m->nkeys; k++)
+            free(kinds[k]);
+        free(kinds);
+        crm_dedupe_free(scratch);
+        crm_matcher_free(m);
+        return rc;
+    }
+    crm__lead_match_free(db);
+    db->matcher = m;
+    db->match_scratch = scratch;
+    db->match_kinds = kinds;
+    db->match_nkinds = m->nkeys;
+    return 0;
+}
+
+static int add_lead(crm_dedupe *d, const crm_lead *l, const char *id)
+{
+    const char *values[LEAD_COLUMN_COUNT];
+    for (size_t c = 0; c < LEAD_COLUMN_COUNT; c++)
+        values[c] = column_value(l, c);
+    return crm_dedupe_add(d, id, values);
+}
+
+typedef struct candidates {
+    char ids[CANDIDATES_MAX][CRM_ID_LEN + 1];
+    size_t n;
+} candidates;
+
+static int collect(const char *id, void *payload)
+{
+    candidates *c = payload;
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->ids[i], id) == 0)
+            return 0;
+    if (c->n == CANDIDATES_MAX)
+        return 1;
+    snprintf(c->ids[c->n++], CRM_ID_LEN + 1, "%s", id);
+    return 0;
+}
+
+int crm__lead_match_find(crm_db *db, const crm_lead *lead, crm__match_best *best)
+{
+    crm_dedupe *d = db->match_scratch;
+    crm_backend *b = db->backend;
+    memset(best, 0, sizeof *best);
+    crm__dedupe_reset(d);
+    int rc = add_lead(d, lead, "");
+    if (rc != 0)
+        return rc;
+    candidates c;
+    c.n = 0;
+    crm_buf key = CRM_BUF_INIT;
+    for (size_t k = 0; rc == 0 && k < db->match_nkinds && c.n < CANDIDATES_MAX; k++)
+        if (crm__dedupe_block_key(d, k, 0, &key))
+            rc = b->key_find(b, db->match_kinds[k], key.data, collect, &c);
+    if (key.failed && rc == 0)
+        rc = crm__error_nomem();
+    crm__buf_free(&key);
+    uint32_t best_rec = 0, added = 1;
+    for (size_t i = 0; rc == 0 && i < c.n; i++) {
+        crm_lead seen;
+        int g = b->lead_get(b, &db->scope, c.ids[i], &seen);
+        if (g == CRM_ENOTFOUND)
+            continue; /* another dealer's lead: not visible, not a duplicate */
+        if (g != 0 || (g = add_lead(d, &seen, c.ids[i])) != 0) {
+            rc = g;
+            break;
+        }
+        uint32_t r = added++;
+        double p = crm__dedupe_probability(d, 0, r);
+        if (p > best->probability) {
+            best->probability = p;
+            best_rec = r;
+            snprintf(best->id, sizeof best->id, "%s", c.ids[i]);
+            best->has_dealer = seen.dealer_id != NULL;
+            if (seen.dealer_id)
+                snprintf(best->dealer_id, sizeof best->dealer_id, "%s", seen.dealer_id);
+        }
+    }
+    if (rc == 0 && best_rec) {
+        best->decision = best->probability >= db->matcher->merge    ? CRM_MATCH_MERGE
+                         : best->probability >= db->matcher->review ? CRM_MATCH_REVIEW
+                                                                    : CRM_MATCH_DISTINCT;
+        best->evidence = crm__dedupe_evidence_json(d, 0, best_rec);
+        if (!best->evidence)
+            rc = crm__error_nomem();
+    }
+    return rc;
+}
+
+int crm__lead_match_keys_put(crm_db *db, const char *id)
+{
+    crm_dedupe *d = db->match_scratch;
+    crm_backend *b = db->backend;
+    crm_buf key = CRM_BUF_INIT;
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < db->match_nkinds; k++)
+        if (crm__dedupe_block_key(d, k, 0, &key))
+            rc = b->key_put(b, db->match_kinds[k], key.data, id);
+    if (key.failed && rc == 0)
+        rc = crm__error_nomem();
+    crm__buf_free(&key);
+    return rc;
+}

@@ -1,0 +1,31 @@
+/* libFuzzer target: every cleaner, and lead documents, on arbitrary bytes.
+ * The first byte picks the cleaner. Nothing may crash, leak or read out of
+ * bounds; a cleaner either fails with CRM_EINVALID or fills its result. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <crm/crm.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    char *text = malloc(size);
+    if (!text)
+        return 0;
+    memcpy(text, data + 1, size - 1);
+    text[size - 1] = '\0';
+    static const char *const kinds[] = {"phone", "name", "email", "region", "id_card", "vin"};
+    char *out = NULL;
+    if (data[0] < 6 * 40) {
+        crm_clean_json(&out, kinds[data[0] % 6], text);
+    } else {
+        crm_clean_lead_json(&out, text);
+    }
+    crm_free(out);
+    free(text);
+    return 0;
+}
