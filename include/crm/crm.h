@@ -8,5 +8,6 @@
 #include "db.h"
 #include "lead.h"
 #include "event.h"
+#include "score.h"
 
 #endif /* CRM_CRM_H */

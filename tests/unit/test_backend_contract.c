@@ -99,6 +99,15 @@ static int cb_event_scan(crm_backend *b, const crm_scope *s, const char *id, crm
     return cb_of(b)->inner->event_scan(cb_of(b)->inner, s, id, out);
 }
 
+static int cb_model_put(crm_backend *b, const crm_model_record *r)
+{
+    return cb_of(b)->inner->model_put(cb_of(b)->inner, r);
+}
+static int cb_model_get(crm_backend *b, const char *name, int version, crm_model_record *out)
+{
+    return cb_of(b)->inner->model_get(cb_of(b)->inner, name, version, out);
+}
+
 static counting_backend *counting_new(void)
 {
     counting_backend *c = calloc(1, sizeof *c);
@@ -120,6 +129,8 @@ static counting_backend *counting_new(void)
         .key_find = cb_key_find,
         .event_append = cb_event_append,
         .event_scan = cb_event_scan,
+        .model_put = cb_model_put,
+        .model_get = cb_model_get,
     };
     return c;
 }

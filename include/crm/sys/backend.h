@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /** The version of struct crm_backend that this header declares. */
-#define CRM_BACKEND_VERSION 1
+#define CRM_BACKEND_VERSION 2
 
 /** What a read or a list may see. */
 typedef struct crm_scope {
@@ -54,6 +54,19 @@ struct crm_backend_iter {
     /** Release the cursor. */
     void (*free)(crm_backend_iter *iter);
 };
+
+/** A stored scoring model (issue 4): one version of a named model. */
+typedef struct crm_model_record {
+    const char *id;       /**< UUID of this version */
+    const char *name;
+    int version;          /**< 1, 2, ... per name */
+    const char *kind;     /**< "rules", "naive_bayes", "logistic" */
+    int64_t trained_at;   /**< Unix ms; 0 for rule models */
+    int64_t saved_at;     /**< Unix ms */
+    double auc;           /**< held-back AUC, or negative when none */
+    const char *features; /**< JSON array of the feature names ("[]" for rules) */
+    const char *body;     /**< the model's JSON document */
+} crm_model_record;
 
 /** Called by key_find for each id that has the key; return non-zero to stop. */
 typedef int (*crm_backend_id_cb)(const char *id, void *payload);
@@ -99,6 +112,13 @@ struct crm_backend {
     /** Stream the events of one record, oldest first. */
     int (*event_scan)(crm_backend *backend, const crm_scope *scope, const char *entity_id,
                       crm_backend_iter **out);
+
+    /* ---- scoring models (issue 4) ---- */
+    /** Store a model version; CRM_EEXISTS when (name, version) is taken. */
+    int (*model_put)(crm_backend *backend, const crm_model_record *record);
+    /** Read a model into *out (borrowed): version 0 is the newest of the
+     * name; CRM_ENOTFOUND when missing. Models are OEM-wide: no scope. */
+    int (*model_get)(crm_backend *backend, const char *name, int version, crm_model_record *out);
 
     /* Later parts (customers and identities, members and points, tags,
      * vehicles, work orders, aggregations) are appended here, each with a

@@ -36,6 +36,9 @@ enum stmt_id {
     ST_KEY_PUT,
     ST_KEY_FIND,
     ST_EVENT_APPEND,
+    ST_MODEL_PUT,
+    ST_MODEL_GET,
+    ST_MODEL_GET_NEWEST,
     ST_COUNT
 };
 
@@ -43,6 +46,8 @@ enum stmt_id {
     "id, channel, campaign, name, phone, email, wechat_openid, wechat_unionid, province, city, " \
     "dealer_id, owner_id, model, purchase_timeline, test_drive, status, score, grade, "         \
     "customer_id, attributes, created_at, updated_at"
+
+#define MODEL_COLUMNS "id, name, version, kind, trained_at, saved_at, auc, features, body"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -64,6 +69,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_KEY_FIND] = "SELECT entity_id FROM match_key WHERE kind=?1 AND key=?2 ORDER BY entity_id",
     [ST_EVENT_APPEND] = ("INSERT INTO event (id, at, kind, entity_type, entity_id, dealer_id, actor, data) "
                          "VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"),
+    [ST_MODEL_PUT] = ("INSERT INTO score_model (id, name, version, kind, trained_at, saved_at, auc, features, body) "
+                      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"),
+    [ST_MODEL_GET] = ("SELECT " MODEL_COLUMNS " FROM score_model WHERE name=?1 AND version=?2"),
+    [ST_MODEL_GET_NEWEST] = ("SELECT " MODEL_COLUMNS " FROM score_model WHERE name=?1 "
+                             "ORDER BY version DESC LIMIT 1"),
 };
 
 typedef struct sqlite_backend {
@@ -517,6 +527,67 @@ static int sb_event_append(crm_backend *b, const crm_event *e)
     return rc == SQLITE_DONE ? 0 : fail(s, rc, "event append");
 }
 
+/* ---- scoring models (issue 4) ------------------------------------------ */
+
+static int sb_model_put(crm_backend *b, const crm_model_record *m)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st;
+    int rc = stmt_get(s, ST_MODEL_PUT, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, m->id);
+    bind_text(st, 2, m->name);
+    sqlite3_bind_int(st, 3, m->version);
+    bind_text(st, 4, m->kind);
+    sqlite3_bind_int64(st, 5, m->trained_at);
+    sqlite3_bind_int64(st, 6, m->saved_at);
+    if (m->auc >= 0)
+        sqlite3_bind_double(st, 7, m->auc);
+    else
+        sqlite3_bind_null(st, 7);
+    bind_text(st, 8, m->features);
+    bind_text(st, 9, m->body);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "model put");
+}
+
+static int sb_model_get(crm_backend *b, const char *name, int version, crm_model_record *out)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st;
+    int rc = stmt_get(s, version ? ST_MODEL_GET : ST_MODEL_GET_NEWEST, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (version)
+        sqlite3_bind_int(st, 2, version);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->id = col_text(st, 0);
+        out->name = col_text(st, 1);
+        out->version = sqlite3_column_int(st, 2);
+        out->kind = col_text(st, 3);
+        out->trained_at = sqlite3_column_int64(st, 4);
+        out->saved_at = sqlite3_column_int64(st, 5);
+        out->auc = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_double(st, 6);
+        out->features = col_text(st, 7);
+        out->body = col_text(st, 8);
+        const char **fields[] = { &out->id, &out->name, &out->kind, &out->features, &out->body };
+        rc = own_row(s, fields, sizeof fields / sizeof fields[0]);
+    } else if (rc == SQLITE_DONE) {
+        rc = version ? crm_error_set(CRM_ENOTFOUND, "model %s version %d: not found", name, version)
+                     : crm_error_set(CRM_ENOTFOUND, "model %s: not found", name);
+    } else {
+        rc = fail(s, rc, "model get");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
 static int sb_event_scan(crm_backend *b, const crm_scope *scope, const char *entity_id,
                          crm_backend_iter **out)
 {
@@ -672,6 +743,8 @@ int crm_sqlite_backend_open(crm_backend **out, const char *path, const crm_db_op
     s->parent.key_find = sb_key_find;
     s->parent.event_append = sb_event_append;
     s->parent.event_scan = sb_event_scan;
+    s->parent.model_put = sb_model_put;
+    s->parent.model_get = sb_model_get;
 
     bool memory = strcmp(path, ":memory:") == 0;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;

@@ -1,0 +1,17 @@
+-- crmcore schema 3: scoring models (issue 4).
+-- One row per saved version of a named model. Models are OEM-wide
+-- configuration, so the table has no dealer key; the body is the model's
+-- JSON document, the other columns are what a listing shows without
+-- parsing it.
+CREATE TABLE score_model (
+    name       TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    id         TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    trained_at INTEGER NOT NULL,
+    saved_at   INTEGER NOT NULL,
+    auc        REAL,              -- NULL: no rows were held back
+    features   TEXT NOT NULL,     -- JSON array of feature names
+    body       TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+) WITHOUT ROWID;
