@@ -627,9 +627,9 @@ static int fit_naive_bayes(crm_model *m, const uint32_t *X, const unsigned char 
     return 0;
 }
 
-/* Solve A x = b in place (b becomes x) for a symmetric positive definite A
- * of order d, by Cholesky; A is overwritten. false when not positive. */
-static bool cholesky_solve(double *A, double *b, size_t d)
+/* Factor a symmetric positive definite A of order d in place into its
+ * Cholesky factor L (lower triangle). false when A is not positive. */
+static bool cholesky_factor(double *A, size_t d)
 {
     for (size_t j = 0; j < d; j++) {
         double s = A[j * d + j];
@@ -646,19 +646,24 @@ static bool cholesky_solve(double *A, double *b, size_t d)
             A[i * d + j] = t / l;
         }
     }
+    return true;
+}
+
+/* Solve L L' x = b in place (b becomes x) with a factor from cholesky_factor. */
+static void cholesky_solve(const double *L, double *b, size_t d)
+{
     for (size_t i = 0; i < d; i++) {
         double t = b[i];
         for (size_t k = 0; k < i; k++)
-            t -= A[i * d + k] * b[k];
-        b[i] = t / A[i * d + i];
+            t -= L[i * d + k] * b[k];
+        b[i] = t / L[i * d + i];
     }
     for (size_t i = d; i-- > 0;) {
         double t = b[i];
         for (size_t k = i + 1; k < d; k++)
-            t -= A[k * d + i] * b[k];
-        b[i] = t / A[i * d + i];
+            t -= L[k * d + i] * b[k];
+        b[i] = t / L[i * d + i];
     }
-    return true;
 }
 
 static double sigmoid(double z)
@@ -686,15 +691,18 @@ static double lr_loss(const crm_model *m, const uint32_t *X, const unsigned char
 
 /* L2 logistic regression by Newton's method. The parameters are the bias
  * (index 0, not penalised) and one weight per slot; each row touches F + 1
- * of them, so a Hessian pass costs (F + 1)(F + 2) / 2 per row. */
+ * of them, so a Hessian pass costs (F + 1)(F + 2) / 2 per row against F + 1
+ * for the gradient. After the first two steps the Hessian barely changes,
+ * so its factor is reused (a chord step) for as long as that still lowers
+ * the loss well; a step that does not brings a fresh Hessian. */
 static int fit_logistic(crm_model *m, const uint32_t *X, const unsigned char *y, size_t n, double l2)
 {
     size_t F = m->n_features, d = m->n_slots + 1;
-    double *H = malloc(d * d * sizeof *H), *g = malloc(d * sizeof *g), *theta = calloc(d, sizeof *theta),
-           *trial = malloc(d * sizeof *trial);
+    double *L = malloc(d * d * sizeof *L), *g = malloc(d * sizeof *g), *theta = calloc(d, sizeof *theta),
+           *step = malloc(d * sizeof *step), *cand = malloc(d * sizeof *cand);
     size_t *act = malloc((F + 1) * sizeof *act);
-    if (!H || !g || !theta || !trial || !act) {
-        free(H), free(g), free(theta), free(trial), free(act);
+    if (!L || !g || !theta || !step || !cand || !act) {
+        free(L), free(g), free(theta), free(step), free(cand), free(act);
         return crm__error_nomem();
     }
     double pos = 0;
@@ -702,14 +710,19 @@ static int fit_logistic(crm_model *m, const uint32_t *X, const unsigned char *y,
         pos += y[r];
     theta[0] = log(pos / ((double)n - pos));
     double loss = lr_loss(m, X, y, n, l2, theta[0], theta + 1);
+    bool fresh = true; /* compute the Hessian in this iteration */
+    double last_gain = 0;
     for (int iter = 0; iter < NEWTON_MAX_ITER; iter++) {
-        memset(H, 0, d * d * sizeof *H);
-        g[0] = 0;
-        H[0] = 1e-9; /* keeps the bias row positive when every row is one class of a slot */
-        for (size_t s = 1; s < d; s++) {
-            g[s] = l2 * theta[s];
-            H[s * d + s] = l2;
+        bool hessian = fresh;
+        if (hessian) {
+            memset(L, 0, d * d * sizeof *L);
+            L[0] = 1e-9; /* keeps the bias row positive when every row is one class of a slot */
+            for (size_t s = 1; s < d; s++)
+                L[s * d + s] = l2;
         }
+        g[0] = 0;
+        for (size_t s = 1; s < d; s++)
+            g[s] = l2 * theta[s];
         for (size_t r = 0; r < n; r++) {
             const uint32_t *row = X + r * F;
             double z = theta[0];
@@ -718,45 +731,58 @@ static int fit_logistic(crm_model *m, const uint32_t *X, const unsigned char *y,
                 act[k + 1] = row[k] + 1;
                 z += theta[row[k] + 1];
             }
-            double p = sigmoid(z), e = p - y[r], h = p * (1 - p);
+            double p = sigmoid(z), e = p - y[r];
+            for (size_t a = 0; a <= F; a++)
+                g[act[a]] += e;
+            if (!hessian)
+                continue;
             /* Slots increase with the feature, so act is ascending and
              * only the lower triangle (i >= j) is filled. */
+            double h = p * (1 - p);
             for (size_t a = 0; a <= F; a++) {
-                g[act[a]] += e;
-                double *Hrow = H + act[a] * d;
+                double *Lrow = L + act[a] * d;
                 for (size_t b = 0; b <= a; b++)
-                    Hrow[act[b]] += h;
+                    Lrow[act[b]] += h;
             }
         }
-        memcpy(trial, g, d * sizeof *g);
-        if (!cholesky_solve(H, trial, d))
+        if (hessian && !cholesky_factor(L, d))
             break; /* cannot happen with l2 > 0; keep the last good weights */
-        /* Newton step with halving until the loss does not increase. */
-        double step = 1, max_delta = 0, new_loss = loss;
-        for (int half = 0; half < 20; half++, step /= 2) {
-            double *cand = H; /* the factor is no longer needed: reuse its first row */
+        memcpy(step, g, d * sizeof *g);
+        cholesky_solve(L, step, d);
+        /* Step with halving until the loss does not increase. */
+        double t = 1, max_delta = 0, new_loss = loss;
+        bool moved = false;
+        for (int half = 0; half < 20 && !moved; half++, t /= 2) {
             for (size_t s = 0; s < d; s++)
-                cand[s] = theta[s] - step * trial[s];
+                cand[s] = theta[s] - t * step[s];
             new_loss = lr_loss(m, X, y, n, l2, cand[0], cand + 1);
             if (new_loss <= loss + 1e-12 * fabs(loss)) {
-                max_delta = 0;
                 for (size_t s = 0; s < d; s++) {
                     double delta = fabs(cand[s] - theta[s]);
                     if (delta > max_delta)
                         max_delta = delta;
                 }
                 memcpy(theta, cand, d * sizeof *theta);
-                break;
+                moved = true;
             }
+            if (!hessian && !moved)
+                break; /* a stale Hessian that does not help: get a fresh one */
         }
-        bool done = max_delta < NEWTON_TOL || loss - new_loss < 1e-10 * fabs(loss);
-        loss = new_loss;
-        if (done)
+        double gain = loss - new_loss;
+        if (moved && max_delta < NEWTON_TOL)
             break;
+        if (hessian && (!moved || gain < 1e-10 * fabs(loss)))
+            break; /* a fresh Newton step found nothing more */
+        if (moved)
+            loss = new_loss;
+        /* Reuse the factor after two fresh steps, while each chord step
+         * gains at least a tenth of the one before. */
+        fresh = !moved || iter < 1 || (!hessian && gain > 0.1 * last_gain);
+        last_gain = moved ? gain : 0;
     }
     m->bias = theta[0];
     memcpy(m->w, theta + 1, m->n_slots * sizeof *theta);
-    free(H), free(g), free(theta), free(trial), free(act);
+    free(L), free(g), free(theta), free(step), free(cand), free(act);
     return 0;
 }
 
