@@ -37,6 +37,8 @@ int cli_cmd_init(int argc, char **argv, cli_globals *g);
 int cli_cmd_import(int argc, char **argv, cli_globals *g);
 int cli_cmd_leads(int argc, char **argv, cli_globals *g);
 int cli_cmd_show(int argc, char **argv, cli_globals *g);
+int cli_cmd_model(int argc, char **argv, cli_globals *g);
+int cli_cmd_score(int argc, char **argv, cli_globals *g);
 
 /* ---- messages (crm.c) ---- */
 

@@ -5,7 +5,7 @@
  *
  * This file holds the entry point, the global options, the shared
  * argument and message helpers, and the `init` command. The other commands
- * live in import.c and leads.c.
+ * live in import.c, leads.c and score.c.
  */
 #include "cli.h"
 
@@ -22,6 +22,8 @@ static const char main_usage[] =
     "  import FILE|-        import leads from NDJSON or CSV\n"
     "  leads                list leads (text table or NDJSON)\n"
     "  show ID              show one lead with its audit history\n"
+    "  model save|train|show  scoring models: store a document, train on outcomes, print\n"
+    "  score ID...|--all    score leads with a stored model (keeps score and grade)\n"
     "  help [COMMAND]       show this help or a command's help\n"
     "\n"
     "Global options (before the command; --db is also accepted after it):\n"
@@ -191,6 +193,8 @@ static const cli_command commands[] = {
     { "import", cli_cmd_import },
     { "leads", cli_cmd_leads },
     { "show", cli_cmd_show },
+    { "model", cli_cmd_model },
+    { "score", cli_cmd_score },
 };
 
 static const cli_command *find_command(const char *name)

@@ -305,7 +305,9 @@ static const char *text_at(const crm_lead *l, size_t offset)
 /* Append a reason; group totals are kept for the caps. */
 static void add(crm_score *out, double *total, const char *group, const char *item, double points)
 {
-    if (points == 0 || out->n_reasons == CRM_SCORE_MAX_REASONS)
+    /* A contribution that rounds to nothing (a long-decayed engagement) is
+     * no reason. */
+    if (fabs(points) < 5e-4 || out->n_reasons == CRM_SCORE_MAX_REASONS)
         return;
     out->reasons[out->n_reasons++] = (crm_score_reason){ group, item, points };
     *total += points;

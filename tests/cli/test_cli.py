@@ -62,7 +62,7 @@ def loaded(db):
 
 # ---- options, help, exit codes ----
 
-COMMANDS = ["init", "import", "leads", "show"]
+COMMANDS = ["init", "import", "leads", "show", "model", "score"]
 
 
 def test_version():
@@ -504,3 +504,72 @@ def test_show_other_dealer_is_not_found(loaded):
     lead = leads_json(loaded, "--dealer", "D002")[0]
     run("--dealer", "D001", "show", lead["id"], db=loaded, check=4)
     run("--dealer", "D002", "show", lead["id"], db=loaded, check=0)
+
+
+# ---- scoring: model save / train / show, score (issue 4) ----
+
+RULES = {
+    "type": "rules", "name": "default",
+    "groups": {
+        "channel": {"cap": 30, "points": {"walk_in": 30, "dcc": 20, "*": 5}},
+        "completeness": {"fields": {"name": 5, "city": 5}},
+        "intent": {"model": 10, "purchase_timeline": {"within_1m": 15}},
+    },
+}
+
+
+def ingest(db, *docs):
+    data = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs).encode()
+    run("import", "-", db=db, stdin=data, check=0)
+    return [l["id"] for l in leads_json(db)]
+
+
+def test_model_save_show_and_score(db, tmp_path):
+    ids = ingest(db,
+                 {"channel": "walk_in", "phone": "13800000001", "name": "王伟", "city": "上海",
+                  "model": "EX5", "purchase_timeline": "within_1m"},
+                 {"channel": "douyin", "phone": "13800000002"})
+    doc = tmp_path / "rules.json"
+    doc.write_text(json.dumps(RULES, ensure_ascii=False))
+    p = run("model", "save", doc, db=db, check=0)
+    assert "version: 1" in p.out and "kind: rules" in p.out
+    p = run("model", "save", "-", db=db, stdin=doc.read_bytes(), check=0)
+    assert "version: 2" in p.out
+    shown = json.loads(run("model", "show", "--json", db=db, check=0).out)
+    assert shown["version"] == 2 and shown["groups"]["channel"]["points"]["walk_in"] == 30
+    assert json.loads(run("model", "show", "default", "--version", "1", "--json", db=db, check=0).out)["version"] == 1
+
+    # 30 channel + 5 + 5 completeness + 10 model + 15 timeline = 65, grade B
+    p = run("score", "--json", ids[0], db=db, check=0)
+    s = json.loads(p.out)
+    assert (s["score"], s["grade"]) == (65, "B")
+    assert s["reasons"][0] == {"group": "channel", "item": "walk_in", "points": 30}
+    assert [r["points"] for r in s["reasons"]] == sorted((r["points"] for r in s["reasons"]), reverse=True)
+    stored = json.loads(run("show", "--json", ids[0], db=db, check=0).out)
+    assert (stored["score"], stored["grade"]) == (65, "B")
+    assert any(e["kind"] == "lead.scored" for e in stored["events"])
+
+    # --all: the other lead changes, the first one is already up to date
+    assert json.loads(run("score", "--all", "--json", db=db, check=0).out)["changed"] == 1
+    p = run("score", ids[1], db=db, check=0)
+    assert "score   5  grade D" in p.out and "channel: *" in p.out
+
+
+def test_model_errors(db, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"type":"rules","groups":{"channel":{"points":{"dcc":"ten"}}}}')
+    p = run("model", "save", bad, db=db, check=1)
+    assert "groups.channel.points.dcc: expected a number" in p.err
+    p = run("model", "show", "nothing", db=db, check=4)
+    assert "not found" in p.err
+    p = run("score", "--all", db=db, check=4)
+    p = run("score", db=db, check=2)
+    p = run("model", "fly", db=db, check=2)
+    p = run("model", "train", db=db, check=1)
+    assert "need both kinds" in p.err
+    good = tmp_path / "rules.json"
+    good.write_text(json.dumps(RULES))
+    run("model", "save", good, db=db, check=0)
+    p = run("score", MISSING_ID, db=db, check=4)
+    p = run("--dealer", "D1", "model", "save", good, db=db, check=1)
+    assert "OEM-wide" in p.err
