@@ -509,6 +509,16 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
 %newobject crmb_handle::eventsRaw;
 %newobject crmb_lead_iter::next_json;
 %newobject crmb_event_iter::next_json;
+%newobject crmb_handle::model_save;
+%newobject crmb_handle::model_load;
+%newobject crmb_handle::model_train_leads;
+%newobject crmb_handle::lead_score;
+%newobject crmb_handle::saveModel;
+%newobject crmb_handle::loadModel;
+%newobject crmb_handle::trainModel;
+%newobject crmb_handle::scoreLead;
+%newobject crmb_model_train_rows;
+%newobject crmb_model_score_values;
 
 #if defined(SWIGPYTHON)
 
@@ -539,6 +549,14 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
         return crmb_db_leads($self, statuses, dealer_id, channel, created_from, created_to, limit);
     }
     crmb_event_iter *events(const char *entity_id) { return crmb_db_events($self, entity_id); }
+    char *model_save(const char *model_json) { return crmb_model_save($self, model_json); }
+    char *model_load(const char *name, int version) { return crmb_model_load($self, name, version); }
+    char *model_train_leads(const char *kind, const char *name, double holdout, int64_t seed,
+                            double l2, double alpha, int bins) {
+        return crmb_model_train_leads($self, kind, name, holdout, seed, l2, alpha, bins);
+    }
+    char *lead_score(const char *model_json, const char *id) { return crmb_lead_score($self, model_json, id); }
+    int64_t rescore_all(const char *model_json) { return crmb_lead_rescore_all($self, model_json); }
 }
 
 %extend crmb_lead_iter {
@@ -561,6 +579,11 @@ static const char *crmb_version(void) { return crm_version(); }
 %}
 int crmb_lead_status_parse(const char *name);
 const char *crmb_lead_status_name(int status);
+%rename(train_rows) crmb_model_train_rows;
+%rename(score_values) crmb_model_score_values;
+char *crmb_model_train_rows(const char *data_json, const char *kind, const char *name, double holdout,
+                            int64_t seed, double l2, double alpha, int bins);
+char *crmb_model_score_values(const char *model_json, const char *values_json);
 %rename(_fail_for_test) crmb_fail_for_test;
 void crmb_fail_for_test(int code, const char *message);
 
@@ -590,6 +613,11 @@ void crmb_fail_for_test(int code, const char *message);
 %javamethodmodifiers crmb_handle::ingest "public synchronized";
 %javamethodmodifiers crmb_handle::getLeadJson "public synchronized";
 %javamethodmodifiers crmb_handle::getLead "public synchronized";
+%javamethodmodifiers crmb_handle::saveModel "public synchronized";
+%javamethodmodifiers crmb_handle::loadModel "public synchronized";
+%javamethodmodifiers crmb_handle::trainModel "public synchronized";
+%javamethodmodifiers crmb_handle::scoreLead "public synchronized";
+%javamethodmodifiers crmb_handle::rescoreAll "public synchronized";
 %javamethodmodifiers crmb_lead_iter::nextLead "private";
 %javamethodmodifiers crmb_event_iter::nextEvent "private";
 
@@ -659,6 +687,22 @@ void crmb_fail_for_test(int code, const char *message);
   /** The library's version. */
   public static String version() {
     return CrmNative.version();
+  }
+
+  /**
+   * Train a model on rows given as JSON: {"columns": [...], "kinds":
+   * ["category"|"number", ...], "rows": [[...], ...], "labels": [0|1, ...]}.
+   * Returns the model's document. kind "logistic" or "naive_bayes"; a
+   * negative holdout or seed, or 0 for l2, alpha or bins, keeps the default.
+   */
+  public static String trainRows(String dataJson, String kind, String name, double holdout, long seed,
+                                 double l2, double alpha, int bins) {
+    return CrmNative.trainRows(dataJson, kind, name, holdout, seed, l2, alpha, bins);
+  }
+
+  /** Score one row (a JSON array in the model's column order); the score as JSON. */
+  public static String scoreValues(String modelJson, String valuesJson) {
+    return CrmNative.scoreValues(modelJson, valuesJson);
   }
 %}
 
@@ -778,6 +822,23 @@ void crmb_fail_for_test(int code, const char *message);
                              createdFrom, createdTo, limit);
     }
     crmb_event_iter *eventsRaw(const char *entityId) { return crmb_db_events($self, entityId); }
+    /** Store a model document (JSON) as the next version of its name; the saved document. */
+    char *saveModel(const char *modelJson) { return crmb_model_save($self, modelJson); }
+    /** A stored model's document; version 0 is the newest. */
+    char *loadModel(const char *name, int version) { return crmb_model_load($self, name, version); }
+    /**
+     * Train on the leads with an outcome; the model's document (not saved).
+     * kind "logistic" or "naive_bayes"; a negative holdout or seed, or 0 for
+     * l2, alpha or bins, keeps the default.
+     */
+    char *trainModel(const char *kind, const char *name, double holdout, int64_t seed,
+                     double l2, double alpha, int bins) {
+        return crmb_model_train_leads($self, kind, name, holdout, seed, l2, alpha, bins);
+    }
+    /** Score a stored lead and keep its score and grade; the score as JSON. */
+    char *scoreLead(const char *modelJson, const char *id) { return crmb_lead_score($self, modelJson, id); }
+    /** Rescore every lead in the scope; how many changed. */
+    int64_t rescoreAll(const char *modelJson) { return crmb_lead_rescore_all($self, modelJson); }
 }
 
 %extend crmb_lead_iter {
@@ -794,6 +855,12 @@ void crmb_fail_for_test(int code, const char *message);
 %inline %{
 static const char *crmb_version(void) { return crm_version(); }
 %}
+/* package-private (CrmNative is); Crm.trainRows / Crm.scoreValues are the public face */
+%rename(trainRows) crmb_model_train_rows;
+%rename(scoreValues) crmb_model_score_values;
+char *crmb_model_train_rows(const char *data_json, const char *kind, const char *name, double holdout,
+                            int64_t seed, double l2, double alpha, int bins);
+char *crmb_model_score_values(const char *model_json, const char *values_json);
 /* package-private (CrmNative is): for the tests of the exception mapping */
 %rename(failForTest) crmb_fail_for_test;
 void crmb_fail_for_test(int code, const char *message);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 /* ---- errors ---------------------------------------------------------------- */
 
 /*
@@ -527,4 +529,233 @@ const char *crmb_lead_status_name(int status)
 void crmb_fail_for_test(int code, const char *message)
 {
     fail_msg(code, "%s", message ? message : "");
+}
+
+/* ---- scoring (issue 4) ------------------------------------------------------- */
+
+static crm_model *model_of(const char *model_json)
+{
+    crm_model *m = NULL;
+    if (model_json == NULL)
+        fail_msg(CRM_EINVALID, "model: required");
+    else
+        check(crm_model_from_json(&m, model_json));
+    return m;
+}
+
+static char *model_text(crm_model *m)
+{
+    char *out = NULL;
+    if (m != NULL)
+        check(crm_model_to_json(&out, m));
+    crm_model_free(m);
+    return out;
+}
+
+static char *score_text(const crm_score *s)
+{
+    cJSON *o = cJSON_CreateObject(), *reasons = NULL;
+    int ok = o && cJSON_AddNumberToObject(o, "score", s->score) && cJSON_AddStringToObject(o, "grade", s->grade) &&
+             cJSON_AddNumberToObject(o, "probability", s->probability) &&
+             (reasons = cJSON_AddArrayToObject(o, "reasons")) != NULL;
+    for (size_t i = 0; ok && i < s->n_reasons; i++) {
+        cJSON *r = cJSON_CreateObject();
+        ok = r && cJSON_AddItemToArray(reasons, r);
+        if (!ok) {
+            cJSON_Delete(r);
+            break;
+        }
+        ok = cJSON_AddStringToObject(r, "group", s->reasons[i].group) &&
+             cJSON_AddStringToObject(r, "item", s->reasons[i].item) &&
+             cJSON_AddNumberToObject(r, "points", s->reasons[i].points);
+    }
+    char *text = ok ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (text == NULL)
+        fail_msg(CRM_ENOMEM, "out of memory");
+    return text;
+}
+
+static int train_options(crm_train_options *o, const char *kind, const char *name, double holdout, int64_t seed,
+                         double l2, double alpha, int bins)
+{
+    *o = (crm_train_options)CRM_TRAIN_OPTIONS_INIT;
+    if (kind == NULL || strcmp(kind, "logistic") == 0) {
+        o->kind = CRM_MODEL_LOGISTIC;
+    } else if (strcmp(kind, "naive_bayes") == 0) {
+        o->kind = CRM_MODEL_NAIVE_BAYES;
+    } else {
+        fail_msg(CRM_EINVALID, "kind: expected \"logistic\" or \"naive_bayes\", got '%.32s'", kind);
+        return -1;
+    }
+    o->name = name;
+    if (holdout >= 0)
+        o->holdout = holdout;
+    if (seed >= 0)
+        o->seed = (uint64_t)seed;
+    if (l2 > 0)
+        o->l2 = l2;
+    if (alpha > 0)
+        o->alpha = alpha;
+    if (bins > 0)
+        o->bins = bins;
+    return 0;
+}
+
+char *crmb_model_save(crmb_handle *h, const char *model_json)
+{
+    crm_db *db = open_db(h);
+    if (db == NULL)
+        return NULL;
+    crm_model *m = model_of(model_json);
+    if (m != NULL && check(crm_model_save(db, m)) != 0) {
+        crm_model_free(m);
+        return NULL;
+    }
+    return model_text(m);
+}
+
+char *crmb_model_load(crmb_handle *h, const char *name, int version)
+{
+    crm_db *db = open_db(h);
+    crm_model *m = NULL;
+    if (db == NULL)
+        return NULL;
+    if (check(crm_model_load(&m, db, name, version)) != 0)
+        return NULL;
+    return model_text(m);
+}
+
+char *crmb_model_train_leads(crmb_handle *h, const char *kind, const char *name, double holdout, int64_t seed,
+                             double l2, double alpha, int bins)
+{
+    crm_db *db = open_db(h);
+    crm_train_options o;
+    crm_model *m = NULL;
+    if (db == NULL || train_options(&o, kind, name, holdout, seed, l2, alpha, bins) != 0)
+        return NULL;
+    if (check(crm_model_train_leads(&m, db, &o)) != 0)
+        return NULL;
+    return model_text(m);
+}
+
+/* A JSON value as the text a dataset takes: strings as they are, numbers
+ * printed, null as missing. Writes into buf (for numbers). */
+static const char *cell_text(const cJSON *v, char *buf, size_t size, int *bad)
+{
+    if (cJSON_IsString(v))
+        return v->valuestring;
+    if (cJSON_IsNumber(v)) {
+        snprintf(buf, size, "%.17g", v->valuedouble);
+        return buf;
+    }
+    if (!cJSON_IsNull(v))
+        *bad = 1;
+    return NULL;
+}
+
+char *crmb_model_train_rows(const char *data_json, const char *kind, const char *name, double holdout,
+                            int64_t seed, double l2, double alpha, int bins)
+{
+    crm_train_options o;
+    if (train_options(&o, kind, name, holdout, seed, l2, alpha, bins) != 0)
+        return NULL;
+    cJSON *doc = data_json ? cJSON_Parse(data_json) : NULL;
+    const cJSON *cols = cJSON_GetObjectItemCaseSensitive(doc, "columns");
+    const cJSON *kinds = cJSON_GetObjectItemCaseSensitive(doc, "kinds");
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(doc, "rows");
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(doc, "labels");
+    int n = cJSON_GetArraySize(cols);
+    if (!cJSON_IsArray(cols) || !cJSON_IsArray(kinds) || !cJSON_IsArray(rows) || !cJSON_IsArray(labels) || n < 1 ||
+        n > 256 || cJSON_GetArraySize(kinds) != n || cJSON_GetArraySize(rows) != cJSON_GetArraySize(labels)) {
+        cJSON_Delete(doc);
+        fail_msg(CRM_EINVALID, "data: expected columns, kinds (as many), rows and labels (as many)");
+        return NULL;
+    }
+    const char *names[256];
+    crm_column_kind ks[256];
+    int i = 0, rc = 0;
+    for (const cJSON *c = cols->child, *k = kinds->child; c && k; c = c->next, k = k->next, i++) {
+        names[i] = cJSON_IsString(c) ? c->valuestring : NULL;
+        if (!cJSON_IsString(k) || (strcmp(k->valuestring, "category") && strcmp(k->valuestring, "number"))) {
+            fail_msg(CRM_EINVALID, "kinds[%d]: expected \"category\" or \"number\"", i);
+            rc = -1;
+            break;
+        }
+        ks[i] = strcmp(k->valuestring, "number") == 0 ? CRM_COLUMN_NUMBER : CRM_COLUMN_CATEGORY;
+    }
+    crm_dataset *ds = NULL;
+    if (rc == 0)
+        rc = check(crm_dataset_new(&ds, (size_t)n, names, ks));
+    char bufs[256][32];
+    i = 0;
+    for (const cJSON *r = rows->child, *y = labels->child; rc == 0 && r; r = r->next, y = y->next, i++) {
+        const char *values[256];
+        int bad = !cJSON_IsArray(r) || cJSON_GetArraySize(r) != n || !cJSON_IsNumber(y), j = 0;
+        for (const cJSON *v = bad ? NULL : r->child; v; v = v->next, j++)
+            values[j] = cell_text(v, bufs[j], sizeof bufs[j], &bad);
+        if (bad) {
+            fail_msg(CRM_EINVALID, "rows[%d]: expected %d strings, numbers or nulls and a 0/1 label", i, n);
+            rc = -1;
+        } else {
+            rc = check(crm_dataset_add_row(ds, values, (int)y->valuedouble));
+        }
+    }
+    crm_model *m = NULL;
+    if (rc == 0)
+        rc = check(crm_model_train(&m, ds, &o));
+    crm_dataset_free(ds);
+    cJSON_Delete(doc);
+    return rc == 0 ? model_text(m) : NULL;
+}
+
+char *crmb_model_score_values(const char *model_json, const char *values_json)
+{
+    crm_model *m = model_of(model_json);
+    if (m == NULL)
+        return NULL;
+    cJSON *doc = values_json ? cJSON_Parse(values_json) : NULL;
+    const char *values[256];
+    char bufs[256][32];
+    int n = 0, bad = !cJSON_IsArray(doc) || cJSON_GetArraySize(doc) > 256;
+    for (const cJSON *v = bad ? NULL : doc->child; v; v = v->next, n++)
+        values[n] = cell_text(v, bufs[n], sizeof bufs[n], &bad);
+    char *out = NULL;
+    crm_score s;
+    /* The library reads one value per feature: a shorter row is refused
+     * here, where its length is known. */
+    if (bad || n != (int)crm_model_feature_count(m))
+        fail_msg(CRM_EINVALID, "values: expected an array of %zu strings, numbers or nulls",
+                 crm_model_feature_count(m));
+    else if (check(crm_model_score_values(&s, m, values)) == 0)
+        out = score_text(&s);
+    cJSON_Delete(doc);
+    crm_model_free(m);
+    return out;
+}
+
+char *crmb_lead_score(crmb_handle *h, const char *model_json, const char *id)
+{
+    crm_db *db = open_db(h);
+    if (db == NULL)
+        return NULL;
+    crm_model *m = model_of(model_json);
+    char *out = NULL;
+    crm_score s;
+    if (m != NULL && check(crm_lead_score(&s, db, m, id)) == 0)
+        out = score_text(&s);
+    crm_model_free(m);
+    return out;
+}
+
+int64_t crmb_lead_rescore_all(crmb_handle *h, const char *model_json)
+{
+    crm_db *db = open_db(h);
+    if (db == NULL)
+        return -1;
+    crm_model *m = model_of(model_json);
+    size_t changed = 0;
+    int rc = m != NULL ? check(crm_lead_rescore_all(&changed, db, m)) : -1;
+    crm_model_free(m);
+    return rc == 0 ? (int64_t)changed : -1;
 }

@@ -111,6 +111,39 @@ char *crmb_event_cursor_next_json(crmb_event_iter *c);
 void crmb_event_cursor_close(crmb_event_iter *c);
 void crmb_event_cursor_free(crmb_event_iter *c);
 
+/* ---- scoring (issue 4) ----------------------------------------------------- */
+/*
+ * Models cross as their JSON documents (what crm_model_to_json writes), and
+ * scores as JSON objects {"score", "grade", "probability", "reasons":
+ * [{"group", "item", "points"}]}: plain data both languages decode.
+ * Every char * returned is owned by the caller (crm_free); NULL on failure.
+ */
+
+/** Store a model document as the next version of its name; the saved document. */
+char *crmb_model_save(crmb_handle *h, const char *model_json);
+/** A stored model's document (version 0: the newest). */
+char *crmb_model_load(crmb_handle *h, const char *name, int version);
+/**
+ * Train on the stored outcomes (crm_model_train_leads); the model's document,
+ * not saved. kind: "logistic" or "naive_bayes"; name NULL for "default";
+ * holdout, l2, alpha, bins as crm_train_options (negative or 0: the default).
+ */
+char *crmb_model_train_leads(crmb_handle *h, const char *kind, const char *name, double holdout,
+                             int64_t seed, double l2, double alpha, int bins);
+/**
+ * Train on rows given as JSON: {"columns": [names], "kinds": ["category" |
+ * "number", ...], "rows": [[value, ...], ...], "labels": [0 | 1, ...]};
+ * values are strings, numbers or null. Options as crmb_model_train_leads.
+ */
+char *crmb_model_train_rows(const char *data_json, const char *kind, const char *name, double holdout,
+                            int64_t seed, double l2, double alpha, int bins);
+/** Score one row of values (a JSON array, in the model's column order). */
+char *crmb_model_score_values(const char *model_json, const char *values_json);
+/** Score a stored lead and keep its score and grade (crm_lead_score). */
+char *crmb_lead_score(crmb_handle *h, const char *model_json, const char *id);
+/** Rescore every lead in the scope; how many changed, -1 on failure. */
+int64_t crmb_lead_rescore_all(crmb_handle *h, const char *model_json);
+
 /* ---- helpers ------------------------------------------------------------- */
 
 /** Parse a status name to its number; -1 with the status set when unknown. */

@@ -142,6 +142,12 @@ CRM_EXTERN(int64_t) crm_model_trained_at(const crm_model *model);
 /** ROC AUC on the held-back rows, or a negative number when none were held back. */
 CRM_EXTERN(double) crm_model_auc(const crm_model *model);
 
+/** How many features a trained model reads (0 for a rule model). */
+CRM_EXTERN(size_t) crm_model_feature_count(const crm_model *model);
+
+/** The name of feature i of a trained model (borrowed), or NULL when out of range. */
+CRM_EXTERN(const char *) crm_model_feature_name(const crm_model *model, size_t i);
+
 /** The name of a kind ("rules", "naive_bayes", "logistic"), or NULL. */
 CRM_EXTERN(const char *) crm_model_kind_name(crm_model_kind kind);
 
@@ -236,9 +242,9 @@ CRM_EXTERN(int) crm_model_train(crm_model **out, const crm_dataset *ds, const cr
  *
  * @param[out] out    the score
  * @param[in]  model  a trained model
- * @param[in]  values one text per feature of the model, in the order of its
- *                    columns (NULL or "" is missing; an unparsable number
- *                    counts as missing)
+ * @param[in]  values crm_model_feature_count() texts, one per feature in
+ *                    the order of crm_model_feature_name() (NULL or "" is
+ *                    missing; an unparsable number counts as missing)
  * @return 0, or CRM_EINVALID for a rule model or a NULL argument
  */
 CRM_EXTERN(int) crm_model_score_values(crm_score *out, const crm_model *model, const char *const *values);

@@ -289,6 +289,16 @@ double crm_model_auc(const crm_model *m)
     return m ? m->auc : -1;
 }
 
+size_t crm_model_feature_count(const crm_model *m)
+{
+    return m ? m->n_features : 0;
+}
+
+const char *crm_model_feature_name(const crm_model *m, size_t i)
+{
+    return m && i < m->n_features ? m->features[i].name : NULL;
+}
+
 const char *crm_model_kind_name(crm_model_kind kind)
 {
     switch (kind) {
