@@ -168,9 +168,22 @@ size_t crm_dataset_rows(const crm_dataset *ds)
     return ds ? ds->n_rows : 0;
 }
 
-/* A finite number spanning the whole text, or false. */
+/* A finite number spanning the whole text, or false. Plain integers, what
+ * most columns hold, are read directly: strtod is the slowest step of
+ * scoring a row from text. */
 static bool parse_number(const char *text, double *out)
 {
+    const char *p = text + (*text == '-');
+    int64_t v = 0;
+    int digits = 0;
+    while (*p >= '0' && *p <= '9' && digits < 15) {
+        v = v * 10 + (*p++ - '0');
+        digits++;
+    }
+    if (*p == '\0' && digits > 0) {
+        *out = *text == '-' ? -(double)v : (double)v;
+        return true;
+    }
     char *end;
     double x = strtod(text, &end);
     if (end == text || *end || !isfinite(x))
