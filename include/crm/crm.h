@@ -8,6 +8,7 @@
 #include "db.h"
 #include "lead.h"
 #include "event.h"
+#include "lifecycle.h"
 #include "score.h"
 
 #endif /* CRM_CRM_H */

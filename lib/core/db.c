@@ -31,10 +31,12 @@ static int check_backend(const crm_backend *b)
     REQUIRE(key_find)
     REQUIRE(event_append)
     REQUIRE(event_scan)
-    /* Version 2: scoring models (issue 4). */
+    /* Version 2: scoring models and lead stages (issue 4). */
     if (b->version >= 2) {
         REQUIRE(model_put)
         REQUIRE(model_get)
+        REQUIRE(stage_append)
+        REQUIRE(stage_scan)
     }
 #undef REQUIRE
     return 0;

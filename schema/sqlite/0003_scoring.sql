@@ -1,4 +1,4 @@
--- crmcore schema 3: scoring models (issue 4).
+-- crmcore schema 3: scoring models and the lead lifecycle (issue 4).
 -- One row per saved version of a named model. Models are OEM-wide
 -- configuration, so the table has no dealer key; the body is the model's
 -- JSON document, the other columns are what a listing shows without
@@ -14,4 +14,17 @@ CREATE TABLE score_model (
     features   TEXT NOT NULL,     -- JSON array of feature names
     body       TEXT NOT NULL,
     PRIMARY KEY (name, version)
+) WITHOUT ROWID;
+
+-- The lead lifecycle (issue 4): one row per stage a lead entered, in order.
+-- A lead's "new" stage is its created_at and has no row.
+CREATE TABLE lead_stage (
+    lead_id    TEXT NOT NULL,
+    seq        INTEGER NOT NULL,  -- 1, 2, ... per lead
+    status     INTEGER NOT NULL,  -- crm_lead_status
+    entered_at INTEGER NOT NULL,
+    dealer_id  TEXT,
+    actor      TEXT NOT NULL,
+    reason     TEXT,
+    PRIMARY KEY (lead_id, seq)
 ) WITHOUT ROWID;

@@ -470,6 +470,43 @@ static void models_roll_back_with_the_transaction(void **state)
     assert_int_equal(b->model_get(b, "m", 0, &out), CRM_ENOTFOUND);
 }
 
+static void stages_append_and_scan_in_order(void **state)
+{
+    crm_backend *b = *state;
+    const char *lead = "0190a000-0000-7000-8000-000000000001";
+    crm_stage_record in[3] = {
+        { lead, 1, CRM_LEAD_ASSIGNED, T0 + 1, "D1", "system", NULL },
+        { lead, 2, CRM_LEAD_CONTACTED, T0 + 2, "D1", "sales:李", NULL },
+        { lead, 3, CRM_LEAD_LOST, T0 + 3, "D1", "sales:李", "已购竞品" },
+    };
+    crm_stage_record other = { "0190a000-0000-7000-8000-000000000002", 1, CRM_LEAD_INVALID, T0, "D2", "x", "spam" };
+    assert_int_equal(b->stage_append(b, &in[2]), 0); /* stored out of order, read back by seq */
+    assert_int_equal(b->stage_append(b, &in[0]), 0);
+    assert_int_equal(b->stage_append(b, &in[1]), 0);
+    assert_int_equal(b->stage_append(b, &other), 0);
+    assert_int_equal(b->stage_append(b, &in[1]), CRM_EEXISTS);
+    crm_backend_iter *it;
+    assert_int_equal(b->stage_scan(b, &everything, lead, &it), 0);
+    crm_stage_record r;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(it->next(it, &r), 0);
+        assert_string_equal(r.lead_id, lead);
+        assert_int_equal(r.seq, i + 1);
+        assert_int_equal(r.status, in[i].status);
+        assert_int_equal(r.entered_at, in[i].entered_at);
+        assert_string_equal(r.dealer_id, "D1");
+        assert_string_equal(r.actor, in[i].actor);
+        assert_str_or_null(r.reason, in[i].reason);
+    }
+    assert_int_equal(it->next(it, &r), CRM_ITEROVER);
+    it->free(it);
+    /* another dealer's scope sees none of them */
+    const crm_scope d2 = { "D2" };
+    assert_int_equal(b->stage_scan(b, &d2, lead, &it), 0);
+    assert_int_equal(it->next(it, &r), CRM_ITEROVER);
+    it->free(it);
+}
+
 int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
 {
     factory = f;
@@ -490,6 +527,7 @@ int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
         T(gets_are_borrowed_until_the_next_call),
         T(models_roundtrip_by_name_and_version),
         T(models_roll_back_with_the_transaction),
+        T(stages_append_and_scan_in_order),
     };
 #undef T
     return cmocka_run_group_tests_name(name, tests, NULL, NULL);

@@ -108,6 +108,16 @@ static int cb_model_get(crm_backend *b, const char *name, int version, crm_model
     return cb_of(b)->inner->model_get(cb_of(b)->inner, name, version, out);
 }
 
+static int cb_stage_append(crm_backend *b, const crm_stage_record *r)
+{
+    return cb_of(b)->inner->stage_append(cb_of(b)->inner, r);
+}
+static int cb_stage_scan(crm_backend *b, const crm_scope *s, const char *id, crm_backend_iter **out)
+{
+    note_scope(cb_of(b), s);
+    return cb_of(b)->inner->stage_scan(cb_of(b)->inner, s, id, out);
+}
+
 static counting_backend *counting_new(void)
 {
     counting_backend *c = calloc(1, sizeof *c);
@@ -131,6 +141,8 @@ static counting_backend *counting_new(void)
         .event_scan = cb_event_scan,
         .model_put = cb_model_put,
         .model_get = cb_model_get,
+        .stage_append = cb_stage_append,
+        .stage_scan = cb_stage_scan,
     };
     return c;
 }

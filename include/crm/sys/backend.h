@@ -46,7 +46,7 @@ typedef struct crm_scope {
 typedef struct crm_backend_iter crm_backend_iter;
 struct crm_backend_iter {
     /**
-     * Fill *record (a crm_lead or crm_event, by the scan that made the
+     * Fill *record (a crm_lead, crm_event or crm_stage_record, by the scan that made the
      * iterator) with the next row, borrowed until the next call.
      * @return 0, CRM_ITEROVER, or an error
      */
@@ -67,6 +67,17 @@ typedef struct crm_model_record {
     const char *features; /**< JSON array of the feature names ("[]" for rules) */
     const char *body;     /**< the model's JSON document */
 } crm_model_record;
+
+/** One stage a lead entered (issue 4), as stored. */
+typedef struct crm_stage_record {
+    const char *lead_id;
+    int seq;                /**< 1, 2, ... per lead, in the order entered */
+    crm_lead_status status; /**< the stage entered */
+    int64_t entered_at;     /**< Unix ms */
+    const char *dealer_id;  /**< the lead's dealer after the transition, or NULL */
+    const char *actor;
+    const char *reason;     /**< why (required for lost), or NULL */
+} crm_stage_record;
 
 /** Called by key_find for each id that has the key; return non-zero to stop. */
 typedef int (*crm_backend_id_cb)(const char *id, void *payload);
@@ -119,6 +130,12 @@ struct crm_backend {
     /** Read a model into *out (borrowed): version 0 is the newest of the
      * name; CRM_ENOTFOUND when missing. Models are OEM-wide: no scope. */
     int (*model_get)(crm_backend *backend, const char *name, int version, crm_model_record *out);
+    /** Append a stage of a lead; CRM_EEXISTS when (lead_id, seq) is taken. */
+    int (*stage_append)(crm_backend *backend, const crm_stage_record *record);
+    /** Stream the stages of one lead in seq order (crm_stage_record rows);
+     * with scope->dealer_id set, only stages recorded under that dealer. */
+    int (*stage_scan)(crm_backend *backend, const crm_scope *scope, const char *lead_id,
+                      crm_backend_iter **out);
 
     /* Later parts (customers and identities, members and points, tags,
      * vehicles, work orders, aggregations) are appended here, each with a

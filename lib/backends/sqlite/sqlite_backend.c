@@ -39,6 +39,7 @@ enum stmt_id {
     ST_MODEL_PUT,
     ST_MODEL_GET,
     ST_MODEL_GET_NEWEST,
+    ST_STAGE_APPEND,
     ST_COUNT
 };
 
@@ -74,6 +75,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_MODEL_GET] = ("SELECT " MODEL_COLUMNS " FROM score_model WHERE name=?1 AND version=?2"),
     [ST_MODEL_GET_NEWEST] = ("SELECT " MODEL_COLUMNS " FROM score_model WHERE name=?1 "
                              "ORDER BY version DESC LIMIT 1"),
+    [ST_STAGE_APPEND] = ("INSERT INTO lead_stage (lead_id, seq, status, entered_at, dealer_id, actor, reason) "
+                         "VALUES (?1,?2,?3,?4,?5,?6,?7)"),
 };
 
 typedef struct sqlite_backend {
@@ -329,7 +332,7 @@ static int sb_lead_get(crm_backend *b, const crm_scope *scope, const char *id, c
 
 /* ---- scans ---------------------------------------------------------- */
 
-typedef enum { SCAN_LEADS, SCAN_EVENTS } scan_kind;
+typedef enum { SCAN_LEADS, SCAN_EVENTS, SCAN_STAGES } scan_kind;
 
 typedef struct sqlite_iter {
     crm_backend_iter parent;
@@ -353,6 +356,15 @@ static int sb_iter_next(crm_backend_iter *it, void *record)
         return fail(si->s, rc, "scan");
     if (si->kind == SCAN_LEADS) {
         read_lead_row(si->st, record);
+    } else if (si->kind == SCAN_STAGES) {
+        crm_stage_record *r = record;
+        r->lead_id = col_text(si->st, 0);
+        r->seq = sqlite3_column_int(si->st, 1);
+        r->status = (crm_lead_status)sqlite3_column_int(si->st, 2);
+        r->entered_at = sqlite3_column_int64(si->st, 3);
+        r->dealer_id = col_text(si->st, 4);
+        r->actor = col_text(si->st, 5);
+        r->reason = col_text(si->st, 6);
     } else {
         crm_event *e = record;
         e->id = col_text(si->st, 0);
@@ -609,6 +621,48 @@ static int sb_event_scan(crm_backend *b, const crm_scope *scope, const char *ent
     return 0;
 }
 
+/* ---- lead stages (issue 4) ------------------------------------------- */
+
+static int sb_stage_append(crm_backend *b, const crm_stage_record *r)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st;
+    int rc = stmt_get(s, ST_STAGE_APPEND, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, r->lead_id);
+    sqlite3_bind_int(st, 2, r->seq);
+    sqlite3_bind_int(st, 3, (int)r->status);
+    sqlite3_bind_int64(st, 4, r->entered_at);
+    bind_text(st, 5, r->dealer_id);
+    bind_text(st, 6, r->actor);
+    bind_text(st, 7, r->reason);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "stage append");
+}
+
+static int sb_stage_scan(crm_backend *b, const crm_scope *scope, const char *lead_id, crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    bool scoped = scope && scope->dealer_id;
+    sqlite_iter *si;
+    int rc = iter_make(s,
+                       scoped ? "SELECT lead_id, seq, status, entered_at, dealer_id, actor, reason "
+                                "FROM lead_stage WHERE lead_id = ?1 AND dealer_id = ?2 ORDER BY seq"
+                              : "SELECT lead_id, seq, status, entered_at, dealer_id, actor, reason "
+                                "FROM lead_stage WHERE lead_id = ?1 ORDER BY seq",
+                       SCAN_STAGES, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(si->st, 1, lead_id, -1, SQLITE_TRANSIENT);
+    if (scoped)
+        sqlite3_bind_text(si->st, 2, scope->dealer_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
 /* ---- schema --------------------------------------------------------- */
 
 static int pragma_int(sqlite_backend *s, const char *sql, int *out)
@@ -745,6 +799,8 @@ int crm_sqlite_backend_open(crm_backend **out, const char *path, const crm_db_op
     s->parent.event_scan = sb_event_scan;
     s->parent.model_put = sb_model_put;
     s->parent.model_get = sb_model_get;
+    s->parent.stage_append = sb_stage_append;
+    s->parent.stage_scan = sb_stage_scan;
 
     bool memory = strcmp(path, ":memory:") == 0;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
