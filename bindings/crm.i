@@ -518,6 +518,8 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
 %newobject crmb_handle::trainModel;
 %newobject crmb_handle::scoreLead;
 %newobject crmb_model_train_rows;
+%newobject crmb_handle::stages_json;
+%newobject crmb_handle::getStagesJson;
 %newobject crmb_model_score_values;
 
 #if defined(SWIGPYTHON)
@@ -557,6 +559,11 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
     }
     char *lead_score(const char *model_json, const char *id) { return crmb_lead_score($self, model_json, id); }
     int64_t rescore_all(const char *model_json) { return crmb_lead_rescore_all($self, model_json); }
+    void transition(const char *id, const char *to, const char *reason, const char *dealer_id,
+                    const char *owner_id) {
+        crmb_lead_transition($self, id, to, reason, dealer_id, owner_id);
+    }
+    char *stages_json(const char *id) { return crmb_lead_stages_json($self, id); }
 }
 
 %extend crmb_lead_iter {
@@ -618,6 +625,8 @@ void crmb_fail_for_test(int code, const char *message);
 %javamethodmodifiers crmb_handle::trainModel "public synchronized";
 %javamethodmodifiers crmb_handle::scoreLead "public synchronized";
 %javamethodmodifiers crmb_handle::rescoreAll "public synchronized";
+%javamethodmodifiers crmb_handle::transition "public synchronized";
+%javamethodmodifiers crmb_handle::getStagesJson "public synchronized";
 %javamethodmodifiers crmb_lead_iter::nextLead "private";
 %javamethodmodifiers crmb_event_iter::nextEvent "private";
 
@@ -839,6 +848,16 @@ void crmb_fail_for_test(int code, const char *message);
     char *scoreLead(const char *modelJson, const char *id) { return crmb_lead_score($self, modelJson, id); }
     /** Rescore every lead in the scope; how many changed. */
     int64_t rescoreAll(const char *modelJson) { return crmb_lead_rescore_all($self, modelJson); }
+    /**
+     * Move a lead to a state ("contacted", "lost", ...); reason (required for
+     * lost), dealerId and ownerId (on assignment) may be null.
+     */
+    void transition(const char *id, const char *to, const char *reason, const char *dealerId,
+                    const char *ownerId) {
+        crmb_lead_transition($self, id, to, reason, dealerId, ownerId);
+    }
+    /** The stages a lead went through, as a JSON array. */
+    char *getStagesJson(const char *id) { return crmb_lead_stages_json($self, id); }
 }
 
 %extend crmb_lead_iter {

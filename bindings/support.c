@@ -759,3 +759,58 @@ int64_t crmb_lead_rescore_all(crmb_handle *h, const char *model_json)
     crm_model_free(m);
     return rc == 0 ? (int64_t)changed : -1;
 }
+
+/* ---- lifecycle (issue 4) ------------------------------------------------------ */
+
+void crmb_lead_transition(crmb_handle *h, const char *id, const char *to, const char *reason,
+                          const char *dealer_id, const char *owner_id)
+{
+    crm_db *db = open_db(h);
+    crm_lead_status st;
+    if (db == NULL || check(crm_lead_status_parse(&st, to)) != 0)
+        return;
+    crm_transition t = CRM_TRANSITION_INIT;
+    t.reason = reason;
+    t.dealer_id = dealer_id;
+    t.owner_id = owner_id;
+    check(crm_lead_transition(db, id, st, &t));
+}
+
+static int add_time_or_null(cJSON *o, const char *name, int64_t t)
+{
+    char at[CRM_TIME_TEXT_SIZE];
+    if (t == 0)
+        return cJSON_AddNullToObject(o, name) != NULL;
+    crm_time_format(at, t);
+    return cJSON_AddStringToObject(o, name, at) != NULL;
+}
+
+char *crmb_lead_stages_json(crmb_handle *h, const char *id)
+{
+    crm_db *db = open_db(h);
+    crm_lead_stage *st = NULL;
+    size_t n = 0;
+    if (db == NULL || check(crm_lead_stages(&st, &n, db, id)) != 0)
+        return NULL;
+    cJSON *a = cJSON_CreateArray();
+    int ok = a != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        ok = o && cJSON_AddItemToArray(a, o);
+        if (!ok) {
+            cJSON_Delete(o);
+            break;
+        }
+        ok = cJSON_AddStringToObject(o, "status", crm_lead_status_name(st[i].status)) &&
+             add_time_or_null(o, "entered_at", st[i].entered_at) && add_time_or_null(o, "left_at", st[i].left_at) &&
+             cJSON_AddStringToObject(o, "actor", st[i].actor) &&
+             (st[i].reason ? cJSON_AddStringToObject(o, "reason", st[i].reason) != NULL
+                           : cJSON_AddNullToObject(o, "reason") != NULL);
+    }
+    char *text = ok ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    crm_free(st);
+    if (text == NULL)
+        fail_msg(CRM_ENOMEM, "out of memory");
+    return text;
+}

@@ -144,6 +144,14 @@ char *crmb_lead_score(crmb_handle *h, const char *model_json, const char *id);
 /** Rescore every lead in the scope; how many changed, -1 on failure. */
 int64_t crmb_lead_rescore_all(crmb_handle *h, const char *model_json);
 
+/* ---- lifecycle (issue 4) -------------------------------------------------- */
+
+/** Move a lead to the state named `to`; reason, dealer_id, owner_id may be NULL. */
+void crmb_lead_transition(crmb_handle *h, const char *id, const char *to, const char *reason,
+                          const char *dealer_id, const char *owner_id);
+/** A lead's stages as a JSON array of {"status", "entered_at", "left_at", "actor", "reason"}. */
+char *crmb_lead_stages_json(crmb_handle *h, const char *id);
+
 /* ---- helpers ------------------------------------------------------------- */
 
 /** Parse a status name to its number; -1 with the status set when unknown. */

@@ -5,7 +5,7 @@
  *
  * This file holds the entry point, the global options, the shared
  * argument and message helpers, and the `init` command. The other commands
- * live in import.c, leads.c and score.c.
+ * live in import.c, leads.c, score.c and lifecycle.c.
  */
 #include "cli.h"
 
@@ -24,6 +24,8 @@ static const char main_usage[] =
     "  show ID              show one lead with its audit history\n"
     "  model save|train|show  scoring models: store a document, train on outcomes, print\n"
     "  score ID...|--all    score leads with a stored model (keeps score and grade)\n"
+    "  status ID STATE      move a lead through its lifecycle (contacted, lost, ...)\n"
+    "  stages ID            the stages a lead went through, with their times\n"
     "  help [COMMAND]       show this help or a command's help\n"
     "\n"
     "Global options (before the command; --db is also accepted after it):\n"
@@ -195,6 +197,8 @@ static const cli_command commands[] = {
     { "show", cli_cmd_show },
     { "model", cli_cmd_model },
     { "score", cli_cmd_score },
+    { "status", cli_cmd_status },
+    { "stages", cli_cmd_stages },
 };
 
 static const cli_command *find_command(const char *name)

@@ -62,7 +62,7 @@ def loaded(db):
 
 # ---- options, help, exit codes ----
 
-COMMANDS = ["init", "import", "leads", "show", "model", "score"]
+COMMANDS = ["init", "import", "leads", "show", "model", "score", "status", "stages"]
 
 
 def test_version():
@@ -573,3 +573,28 @@ def test_model_errors(db, tmp_path):
     p = run("score", MISSING_ID, db=db, check=4)
     p = run("--dealer", "D1", "model", "save", good, db=db, check=1)
     assert "OEM-wide" in p.err
+
+
+# ---- lifecycle: status / stages (issue 4) ----
+
+def test_status_moves_and_stages(db):
+    (lead_id,) = ingest(db, {"channel": "website", "phone": "13800000009"})
+    run("status", lead_id, "assigned", "--to-dealer", "D1", "--owner", "S-7", db=db, check=0)
+    p = run("status", lead_id, "contacted", db=db, check=0)
+    assert p.out.strip() == f"{lead_id}: contacted"
+    p = run("status", lead_id, "assigned", db=db, check=1)
+    assert "cannot go from contacted to assigned" in p.err
+    p = run("status", lead_id, "lost", db=db, check=1)
+    assert "transition.reason: required" in p.err
+    run("status", lead_id, "lost", "--reason", "已购竞品 \"X\"", db=db, check=0)
+    p = run("status", lead_id, "flying", db=db, check=2)
+    run("status", MISSING_ID, "contacted", db=db, check=4)
+    stages = [json.loads(l) for l in run("stages", "--json", lead_id, db=db, check=0).out.splitlines()]
+    assert [s["status"] for s in stages] == ["new", "assigned", "contacted", "lost"]
+    assert stages[-1]["reason"] == '已购竞品 "X"' and stages[-1]["duration_ms"] is None
+    assert all(isinstance(s["duration_ms"], int) for s in stages[:-1])
+    p = run("stages", lead_id, db=db, check=0)
+    assert p.out.splitlines()[-1].startswith("lost") and "(current)" in p.out
+    shown = json.loads(run("show", "--json", lead_id, db=db, check=0).out)
+    assert shown["status"] == "lost" and shown["dealer_id"] == "D1" and shown["owner_id"] == "S-7"
+    assert [e["kind"] for e in shown["events"]].count("lead.status") == 3

@@ -286,6 +286,20 @@ class Db:
             lead = bytes(lead)
         return self._h.ingest(lead)
 
+    # -- lifecycle ---------------------------------------------------------
+
+    def transition(self, lead_id, to, reason=None, dealer=None, owner=None):
+        """Move a lead to state ``to`` ("assigned", "contacted", "visited",
+        "test_drive", "ordered", "delivered", "lost", "invalid"). ``reason``
+        is required for lost; ``dealer`` and ``owner`` go with assignment.
+        A refused move raises ConflictError naming both states."""
+        self._h.transition(lead_id, to, reason, dealer, owner)
+
+    def stages(self, lead_id):
+        """The stages a lead went through, oldest first: dicts with status,
+        entered_at, left_at (None for the current one), actor, reason."""
+        return _json.loads(self._h.stages_json(lead_id))
+
     # -- scoring -----------------------------------------------------------
 
     def save_model(self, model):

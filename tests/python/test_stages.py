@@ -1,0 +1,30 @@
+"""The lead lifecycle from Python: transitions, refusals, stage times."""
+import pytest
+
+import crm
+from conftest import T0, lead
+
+HOUR = 3600 * 1000
+
+
+def test_transitions_and_stages(db):
+    lead_id = db.ingest(lead("13800000001"))["id"]
+    db.set_time(T0 + HOUR)
+    db.transition(lead_id, "assigned", dealer="D1", owner="S-1")
+    db.set_time(T0 + 2 * HOUR)
+    db.transition(lead_id, "visited")
+    with pytest.raises(crm.ConflictError, match="cannot go from visited to contacted"):
+        db.transition(lead_id, "contacted")
+    with pytest.raises(crm.InvalidInputError, match="reason: required"):
+        db.transition(lead_id, "lost")
+    with pytest.raises(crm.InvalidInputError, match="unknown status"):
+        db.transition(lead_id, "flying")
+    db.transition(lead_id, "lost", reason="太贵")
+    st = db.stages(lead_id)
+    assert [s["status"] for s in st] == ["new", "assigned", "visited", "lost"]
+    assert st[1]["entered_at"] == "2024-05-01T09:00:00.000Z" and st[1]["left_at"] == "2024-05-01T10:00:00.000Z"
+    assert st[-1]["left_at"] is None and st[-1]["reason"] == "太贵"
+    got = db.get(lead_id)
+    assert (got["status"], got["dealer_id"], got["owner_id"]) == ("lost", "D1", "S-1")
+    with pytest.raises(crm.NotFoundError):
+        db.stages("00000000-0000-7000-8000-000000000000")
