@@ -8,6 +8,7 @@
 #include "db.h"
 #include "lead.h"
 #include "event.h"
+#include "funnel.h"
 #include "lifecycle.h"
 #include "score.h"
 
