@@ -519,6 +519,8 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
 %newobject crmb_handle::scoreLead;
 %newobject crmb_model_train_rows;
 %newobject crmb_handle::stages_json;
+%newobject crmb_handle::funnel_json;
+%newobject crmb_handle::getFunnelJson;
 %newobject crmb_handle::getStagesJson;
 %newobject crmb_model_score_values;
 
@@ -564,6 +566,9 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
         crmb_lead_transition($self, id, to, reason, dealer_id, owner_id);
     }
     char *stages_json(const char *id) { return crmb_lead_stages_json($self, id); }
+    char *funnel_json(const char *by, int64_t created_from, int64_t created_to, int tz_offset_minutes) {
+        return crmb_funnel_json($self, by, created_from, created_to, tz_offset_minutes);
+    }
 }
 
 %extend crmb_lead_iter {
@@ -627,6 +632,7 @@ void crmb_fail_for_test(int code, const char *message);
 %javamethodmodifiers crmb_handle::rescoreAll "public synchronized";
 %javamethodmodifiers crmb_handle::transition "public synchronized";
 %javamethodmodifiers crmb_handle::getStagesJson "public synchronized";
+%javamethodmodifiers crmb_handle::getFunnelJson "public synchronized";
 %javamethodmodifiers crmb_lead_iter::nextLead "private";
 %javamethodmodifiers crmb_event_iter::nextEvent "private";
 
@@ -858,6 +864,13 @@ void crmb_fail_for_test(int code, const char *message);
     }
     /** The stages a lead went through, as a JSON array. */
     char *getStagesJson(const char *id) { return crmb_lead_stages_json($self, id); }
+    /**
+     * The conversion funnel as JSON, grouped by "all", "channel", "campaign",
+     * "dealer", "model" or "month"; created bounds in Unix ms (0: none).
+     */
+    char *getFunnelJson(const char *by, int64_t createdFrom, int64_t createdTo, int tzOffsetMinutes) {
+        return crmb_funnel_json($self, by, createdFrom, createdTo, tzOffsetMinutes);
+    }
 }
 
 %extend crmb_lead_iter {

@@ -814,3 +814,21 @@ char *crmb_lead_stages_json(crmb_handle *h, const char *id)
         fail_msg(CRM_ENOMEM, "out of memory");
     return text;
 }
+
+char *crmb_funnel_json(crmb_handle *h, const char *by, int64_t created_from, int64_t created_to,
+                       int tz_offset_minutes)
+{
+    crm_db *db = open_db(h);
+    crm_funnel_options o = CRM_FUNNEL_OPTIONS_INIT;
+    crm_funnel *f = NULL;
+    char *out = NULL;
+    if (db == NULL || (by != NULL && check(crm_funnel_by_parse(&o.by, by)) != 0))
+        return NULL;
+    o.created_from = created_from;
+    o.created_to = created_to;
+    o.tz_offset_minutes = tz_offset_minutes;
+    if (check(crm_funnel_compute(&f, db, &o)) == 0)
+        check(crm_funnel_to_json(&out, f));
+    crm_funnel_free(f);
+    return out;
+}

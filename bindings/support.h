@@ -152,6 +152,10 @@ void crmb_lead_transition(crmb_handle *h, const char *id, const char *to, const 
 /** A lead's stages as a JSON array of {"status", "entered_at", "left_at", "actor", "reason"}. */
 char *crmb_lead_stages_json(crmb_handle *h, const char *id);
 
+/** The funnel (crm_funnel_to_json) grouped by `by` ("all", "channel", ...). */
+char *crmb_funnel_json(crmb_handle *h, const char *by, int64_t created_from, int64_t created_to,
+                       int tz_offset_minutes);
+
 /* ---- helpers ------------------------------------------------------------- */
 
 /** Parse a status name to its number; -1 with the status set when unknown. */

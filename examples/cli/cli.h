@@ -41,6 +41,7 @@ int cli_cmd_model(int argc, char **argv, cli_globals *g);
 int cli_cmd_score(int argc, char **argv, cli_globals *g);
 int cli_cmd_status(int argc, char **argv, cli_globals *g);
 int cli_cmd_stages(int argc, char **argv, cli_globals *g);
+int cli_cmd_report(int argc, char **argv, cli_globals *g);
 
 /* ---- messages (crm.c) ---- */
 

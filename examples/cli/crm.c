@@ -5,7 +5,7 @@
  *
  * This file holds the entry point, the global options, the shared
  * argument and message helpers, and the `init` command. The other commands
- * live in import.c, leads.c, score.c and lifecycle.c.
+ * live in import.c, leads.c, score.c, lifecycle.c and report.c.
  */
 #include "cli.h"
 
@@ -26,6 +26,7 @@ static const char main_usage[] =
     "  score ID...|--all    score leads with a stored model (keeps score and grade)\n"
     "  status ID STATE      move a lead through its lifecycle (contacted, lost, ...)\n"
     "  stages ID            the stages a lead went through, with their times\n"
+    "  report funnel        the conversion funnel (table, --json or --csv)\n"
     "  help [COMMAND]       show this help or a command's help\n"
     "\n"
     "Global options (before the command; --db is also accepted after it):\n"
@@ -199,6 +200,7 @@ static const cli_command commands[] = {
     { "score", cli_cmd_score },
     { "status", cli_cmd_status },
     { "stages", cli_cmd_stages },
+    { "report", cli_cmd_report },
 };
 
 static const cli_command *find_command(const char *name)

@@ -62,7 +62,7 @@ def loaded(db):
 
 # ---- options, help, exit codes ----
 
-COMMANDS = ["init", "import", "leads", "show", "model", "score", "status", "stages"]
+COMMANDS = ["init", "import", "leads", "show", "model", "score", "status", "stages", "report"]
 
 
 def test_version():
@@ -598,3 +598,28 @@ def test_status_moves_and_stages(db):
     shown = json.loads(run("show", "--json", lead_id, db=db, check=0).out)
     assert shown["status"] == "lost" and shown["dealer_id"] == "D1" and shown["owner_id"] == "S-7"
     assert [e["kind"] for e in shown["events"]].count("lead.status") == 3
+
+
+def test_report_funnel(db):
+    ids = ingest(db, {"channel": "dcc", "phone": "13800000021"}, {"channel": "website", "phone": "13800000022"},
+                 {"channel": "website", "phone": "13800000023", "campaign": "双11, \"试驾\""})
+    run("status", ids[0], "assigned", db=db, check=0)
+    run("status", ids[0], "contacted", db=db, check=0)
+    run("status", ids[1], "lost", "--reason", "x", db=db, check=0)
+    p = run("report", "funnel", "--by", "channel", db=db, check=0)
+    lines = p.out.splitlines()
+    assert lines[0].split()[:3] == ["GROUP", "NEW", "ASSIGNED"]
+    assert lines[1].split()[:4] == ["dcc", "1", "1", "100.0%"]
+    doc = json.loads(run("report", "funnel", "--json", db=db, check=0).out)
+    row = doc["rows"][0]
+    assert doc["by"] == "all" and row["reached"]["new"] == 3 and row["reached"]["contacted"] == 1
+    assert row["lost"] == 1 and row["responded"] == 1
+    csv_text = run("report", "funnel", "--by", "campaign", "--csv", db=db, check=0).out
+    import csv as _csv
+    import io
+    table = list(_csv.reader(io.StringIO(csv_text)))
+    assert table[0][:3] == ["group", "new", "assigned"]
+    assert sorted(r[0] for r in table[1:]) == ["(none)", '双11, "试驾"']
+    run("report", "funnel", "--by", "week", db=db, check=2)
+    run("report", "sales", db=db, check=2)
+    run("report", "funnel", "--json", "--csv", db=db, check=2)

@@ -40,5 +40,14 @@ public class LifecycleStagesTest {
         assertTrue(st, st.startsWith("[{\"status\":\"new\""));
         assertTrue(st, st.contains("{\"status\":\"lost\",\"entered_at\":\"2024-05-01T09:00:00.000Z\",\"left_at\":null"));
         assertEquals("D1", db.getLead(id).getDealerId());
+        String funnel = db.getFunnelJson("channel", 0, 0, 0);
+        assertTrue(funnel, funnel.startsWith("{\"by\":\"channel\""));
+        assertTrue(funnel, funnel.contains("\"reached\":{\"new\":1,\"assigned\":1,\"contacted\":1,\"visited\":0"));
+        try {
+            db.getFunnelJson("week", 0, 0, 0);
+            fail();
+        } catch (InvalidInputException e) {
+            assertTrue(e.getMessage().contains("unknown grouping"));
+        }
     }
 }

@@ -28,3 +28,24 @@ def test_transitions_and_stages(db):
     assert (got["status"], got["dealer_id"], got["owner_id"]) == ("lost", "D1", "S-1")
     with pytest.raises(crm.NotFoundError):
         db.stages("00000000-0000-7000-8000-000000000000")
+
+
+def test_funnel_rows(db):
+    ids = [db.ingest(lead("1380000010%d" % i, channel=ch))["id"] for i, ch in enumerate(["dcc", "dcc", "website"])]
+    db.set_time(T0 + HOUR)
+    db.transition(ids[0], "assigned", dealer="D1")
+    db.set_time(T0 + 4 * HOUR)
+    db.transition(ids[0], "test_drive")
+    db.transition(ids[1], "invalid")
+    rows = db.funnel(by="channel")
+    if not isinstance(rows, list):  # pandas is installed: a DataFrame
+        rows = rows.to_dict("records")
+    assert [r["group"] for r in rows] == ["dcc", "website"]
+    dcc = rows[0]
+    assert (dcc["new"], dcc["assigned"], dcc["contacted"], dcc["visited"], dcc["test_drive"], dcc["ordered"]) == \
+        (2, 1, 1, 1, 1, 0)
+    assert dcc["conv_assigned"] == 0.5 and dcc["invalid"] == 1 and dcc["lost"] == 0
+    assert dcc["responded"] == 1 and dcc["avg_response_hours"] == 3.0
+    assert dcc["hours_assigned"] == 3.0 and dcc["hours_test_drive"] is None
+    with pytest.raises(crm.InvalidInputError, match="unknown grouping"):
+        db.funnel(by="week")

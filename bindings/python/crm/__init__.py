@@ -300,6 +300,34 @@ class Db:
         entered_at, left_at (None for the current one), actor, reason."""
         return _json.loads(self._h.stages_json(lead_id))
 
+    def funnel(self, by="all", created_from=None, created_to=None, tz_offset_minutes=0):
+        """The conversion funnel, one row per group (``by``: "all",
+        "channel", "campaign", "dealer", "model" or "month").
+
+        Each row has: group; the leads that reached each stage (new,
+        assigned, ..., delivered; a skipped stage counts as reached);
+        conv_<stage> (from the stage before); lost, invalid; hours_<stage>
+        (mean time in the stage, None when nobody left it); responded and
+        avg_response_hours (assignment to first contact). Returns a pandas
+        DataFrame when pandas is installed, else a list of dicts.
+        """
+        doc = _json.loads(self._h.funnel_json(by, _to_ms(created_from, "created_from"),
+                                              _to_ms(created_to, "created_to"), int(tz_offset_minutes)))
+        rows = []
+        for r in doc["rows"]:
+            row = {"group": r["group"]}
+            row.update(r["reached"])
+            row.update({"conv_" + s: r["conversion"][s] for s in doc["stages"][1:]})
+            row.update({"lost": r["lost"], "invalid": r["invalid"]})
+            row.update({"hours_" + s: r["avg_stage_hours"][s] for s in doc["stages"]})
+            row.update({"responded": r["responded"], "avg_response_hours": r["avg_response_hours"]})
+            rows.append(row)
+        try:
+            import pandas
+        except ImportError:
+            return rows
+        return pandas.DataFrame(rows)
+
     # -- scoring -----------------------------------------------------------
 
     def save_model(self, model):
