@@ -10,6 +10,7 @@
 #include "event.h"
 #include "funnel.h"
 #include "lifecycle.h"
+#include "route.h"
 #include "score.h"
 
 #endif /* CRM_CRM_H */
