@@ -10,7 +10,8 @@
  * before anyone calls it); moves backward, out of a closed state (delivered,
  * lost, invalid) or to the same state are refused with an error naming both
  * states. Every stage entered is kept with its time, and every transition
- * is audited ("lead.status").
+ * is audited ("lead.status"). A lead not contacted in time goes back to the
+ * recycle pool (crm_lead_recycle_overdue) as new, with its history kept.
  */
 #ifndef CRM_LIFECYCLE_H
 #define CRM_LIFECYCLE_H
@@ -74,6 +75,21 @@ typedef struct crm_lead_stage {
  * @return 0, CRM_ENOTFOUND, CRM_EINVALID, errors of storage
  */
 CRM_EXTERN(int) crm_lead_stages(crm_lead_stage **out, size_t *count, crm_db *db, const char *id);
+
+/**
+ * Return to the recycle pool (公海池) every assigned lead in the handle's
+ * scope that was not contacted within follow_up_ms of its latest
+ * assignment: its status goes back to new, its dealer and consultant are
+ * cleared, and the stage ("recycled: not contacted within N minutes of
+ * assignment") and a "lead.recycled" event (naming the dealer it left) are
+ * recorded, in one transaction. The lead's history stays; crm_lead_route()
+ * routes it again.
+ *
+ * @param[out] recycled how many; may be NULL
+ * @param[in]  follow_up_ms the follow-up deadline, > 0
+ * @return 0, CRM_EINVALID, errors of storage (nothing changed)
+ */
+CRM_EXTERN(int) crm_lead_recycle_overdue(size_t *recycled, crm_db *db, int64_t follow_up_ms);
 
 #ifdef __cplusplus
 }

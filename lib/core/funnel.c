@@ -167,7 +167,9 @@ static int add_lead(crm_db *db, group_acc *a, const char *id, int64_t created_at
         }
         if ((int)r.status < CRM_FUNNEL_STAGES && (int)r.status > top)
             top = (int)r.status;
-        if (r.status == CRM_LEAD_ASSIGNED && assigned_at < 0) {
+        /* A lead recycled and assigned again is timed from its latest
+         * assignment: that owner is the one who responded. */
+        if (r.status == CRM_LEAD_ASSIGNED && !responded) {
             assigned_at = r.entered_at;
         } else if (assigned_at >= 0 && !responded && r.status >= CRM_LEAD_CONTACTED &&
                    r.status <= CRM_LEAD_DELIVERED) {

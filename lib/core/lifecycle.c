@@ -3,6 +3,7 @@
  * record and audit event, and a lead's stages read back.
  */
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +89,60 @@ static int need_stages(crm_db *db)
     return 0;
 }
 
+/* Write a move inside the caller's transaction: the lead (status, and the
+ * dealer and owner when given, or cleared for the recycle pool), its stage
+ * and its event. l is an owned copy; its fields are restored. */
+static int apply(crm_db *db, crm_lead *l, crm_lead_status to, const char *reason, const char *dealer_id,
+                 const char *owner_id, bool to_pool)
+{
+    const char *dealer = l->dealer_id, *owner = l->owner_id;
+    crm_lead_status from = l->status;
+    int64_t now = crm_db_now(db);
+    char *data = NULL;
+    int seq = 0;
+    int rc = count_stages(db, l->id, &seq);
+    if (rc == 0) {
+        l->status = to;
+        l->updated_at = now;
+        if (dealer_id || to_pool)
+            l->dealer_id = dealer_id;
+        if (owner_id || to_pool)
+            l->owner_id = owner_id;
+        rc = db->backend->lead_update(db->backend, l);
+    }
+    if (rc == 0) {
+        crm_stage_record st = {
+            .lead_id = l->id,
+            .seq = seq + 1,
+            .status = to,
+            .entered_at = now,
+            .dealer_id = l->dealer_id,
+            .actor = db->actor,
+            .reason = reason,
+        };
+        rc = db->backend->stage_append(db->backend, &st);
+    }
+    if (rc == 0) {
+        cJSON *ev = cJSON_CreateObject();
+        if (ev && cJSON_AddStringToObject(ev, "from", crm_lead_status_name(from)) &&
+            cJSON_AddStringToObject(ev, "to", crm_lead_status_name(to)) &&
+            (!reason || cJSON_AddStringToObject(ev, "reason", reason)) &&
+            (!dealer || !to_pool || cJSON_AddStringToObject(ev, "from_dealer_id", dealer)) &&
+            (!dealer_id || cJSON_AddStringToObject(ev, "dealer_id", dealer_id)) &&
+            (!owner_id || cJSON_AddStringToObject(ev, "owner_id", owner_id)))
+            data = cJSON_PrintUnformatted(ev);
+        cJSON_Delete(ev);
+        /* A recycled lead's event stays visible to the dealer it left. */
+        rc = data ? crm__event_append(db, to_pool ? "lead.recycled" : "lead.status", "lead", l->id,
+                                      to_pool ? dealer : l->dealer_id, data)
+                  : crm__error_nomem();
+    }
+    cJSON_free(data);
+    l->dealer_id = dealer;
+    l->owner_id = owner;
+    return rc;
+}
+
 int crm_lead_transition(crm_db *db, const char *id, crm_lead_status to, const crm_transition *opts)
 {
     if (!db || !id)
@@ -103,57 +158,13 @@ int crm_lead_transition(crm_db *db, const char *id, crm_lead_status to, const cr
     crm_lead *l;
     if ((rc = crm_lead_get(&l, db, id)))
         return rc;
-    crm_lead_status from = l->status;
     if ((rc = check_transition(db, l, to, o))) {
         crm_lead_free(l);
         return rc;
     }
-    /* The lead is an owned copy: point its fields at the caller's values for
-     * the update, and back before freeing it. */
-    const char *dealer = l->dealer_id, *owner = l->owner_id;
-    int64_t now = crm_db_now(db);
-    char *data = NULL;
     rc = crm__tx_begin(db);
-    if (rc == 0) {
-        int seq = 0;
-        rc = count_stages(db, l->id, &seq);
-        if (rc == 0) {
-            l->status = to;
-            l->updated_at = now;
-            if (o->dealer_id)
-                l->dealer_id = o->dealer_id;
-            if (o->owner_id)
-                l->owner_id = o->owner_id;
-            rc = db->backend->lead_update(db->backend, l);
-        }
-        if (rc == 0) {
-            crm_stage_record st = {
-                .lead_id = l->id,
-                .seq = seq + 1,
-                .status = to,
-                .entered_at = now,
-                .dealer_id = l->dealer_id,
-                .actor = db->actor,
-                .reason = o->reason,
-            };
-            rc = db->backend->stage_append(db->backend, &st);
-        }
-        if (rc == 0) {
-            cJSON *ev = cJSON_CreateObject();
-            if (ev && cJSON_AddStringToObject(ev, "from", crm_lead_status_name(from)) &&
-                cJSON_AddStringToObject(ev, "to", crm_lead_status_name(to)) &&
-                (!o->reason || cJSON_AddStringToObject(ev, "reason", o->reason)) &&
-                (!o->dealer_id || cJSON_AddStringToObject(ev, "dealer_id", o->dealer_id)) &&
-                (!o->owner_id || cJSON_AddStringToObject(ev, "owner_id", o->owner_id)))
-                data = cJSON_PrintUnformatted(ev);
-            cJSON_Delete(ev);
-            rc = data ? crm__event_append(db, "lead.status", "lead", l->id, l->dealer_id, data) : crm__error_nomem();
-        }
-        rc = crm__tx_end(db, rc);
-    }
-    cJSON_free(data);
-    l->dealer_id = dealer;
-    l->owner_id = owner;
+    if (rc == 0)
+        rc = crm__tx_end(db, apply(db, l, to, o->reason, o->dealer_id, o->owner_id, false));
     crm_lead_free(l);
     return rc;
 }
@@ -246,5 +257,90 @@ int crm_lead_stages(crm_lead_stage **out, size_t *count, crm_db *db, const char 
     }
     free(rows);
     crm_lead_free(l);
+    return rc;
+}
+
+typedef struct overdue {
+    char id[CRM_ID_LEN + 1];
+} overdue;
+
+/* When the lead's latest assignment began, or -1. */
+static int last_assigned_at(crm_db *db, const char *id, int64_t *out)
+{
+    static const crm_scope everything = { NULL };
+    crm_backend_iter *it;
+    int rc = db->backend->stage_scan(db->backend, &everything, id, &it);
+    if (rc)
+        return rc;
+    crm_stage_record r;
+    *out = -1;
+    while ((rc = it->next(it, &r)) == 0)
+        if (r.status == CRM_LEAD_ASSIGNED)
+            *out = r.entered_at;
+    it->free(it);
+    return rc == CRM_ITEROVER ? 0 : rc;
+}
+
+int crm_lead_recycle_overdue(size_t *recycled, crm_db *db, int64_t follow_up_ms)
+{
+    if (recycled)
+        *recycled = 0;
+    if (!db)
+        return crm_error_set(CRM_EINVALID, "db: required");
+    if (follow_up_ms <= 0)
+        return crm_error_set(CRM_EINVALID, "follow_up_ms: expected a positive number of milliseconds");
+    int rc = need_stages(db);
+    if (rc)
+        return rc;
+    int64_t now = crm_db_now(db);
+    /* Find them first (the listing's rows are borrowed), then move them. */
+    overdue *ids = NULL;
+    size_t n = 0, cap = 0;
+    crm_lead_filter f = CRM_LEAD_FILTER_INIT;
+    f.statuses = 1u << CRM_LEAD_ASSIGNED;
+    crm_iter *it = NULL;
+    rc = crm_lead_iter_new(&it, db, &f);
+    const crm_lead *l;
+    while (rc == 0 && (rc = crm_lead_next(&l, it)) == 0) {
+        char id[CRM_ID_LEN + 1];
+        snprintf(id, sizeof id, "%s", l->id);
+        int64_t at;
+        if ((rc = last_assigned_at(db, id, &at)))
+            break;
+        if (at < 0 || now - at < follow_up_ms)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            overdue *p = realloc(ids, cap * sizeof *p);
+            if (!p) {
+                rc = crm__error_nomem();
+                break;
+            }
+            ids = p;
+        }
+        memcpy(ids[n++].id, id, sizeof id);
+    }
+    crm_iter_free(it);
+    if (rc == CRM_ITEROVER)
+        rc = 0;
+    if (rc == 0 && n) {
+        char reason[96];
+        snprintf(reason, sizeof reason, "recycled: not contacted within %lld minutes of assignment",
+                 (long long)(follow_up_ms / 60000));
+        rc = crm__tx_begin(db);
+        if (rc == 0) {
+            for (size_t i = 0; rc == 0 && i < n; i++) {
+                crm_lead *own;
+                if ((rc = crm_lead_get(&own, db, ids[i].id)))
+                    break;
+                rc = apply(db, own, CRM_LEAD_NEW, reason, NULL, NULL, true);
+                crm_lead_free(own);
+            }
+            rc = crm__tx_end(db, rc);
+        }
+    }
+    free(ids);
+    if (rc == 0 && recycled)
+        *recycled = n;
     return rc;
 }

@@ -178,6 +178,57 @@ static void leads_are_assigned_with_the_reason(void **state)
     crm_db_close(db);
 }
 
+static void overdue_leads_are_recycled_and_routed_again(void **state)
+{
+    (void)state;
+    crm_db *db;
+    assert_int_equal(crm_db_open(&db, ":memory:", NULL), 0);
+    crm_db_set_time(db, T0 + 2 * HOUR);
+    crm_router *r = router("{\"tz_offset_minutes\":480,\"dealers\":["
+                           "{\"id\":\"D1\",\"regions\":[\"上海\"],\"capacity\":5},"
+                           "{\"id\":\"D2\",\"regions\":[\"上海\"],\"capacity\":5}]}");
+    crm_ingest_result slow, fast;
+    assert_int_equal(crm_lead_ingest(&slow, db, "{\"channel\":\"dcc\",\"phone\":\"13800000001\",\"province\":\"上海\"}"), 0);
+    assert_int_equal(crm_lead_ingest(&fast, db, "{\"channel\":\"dcc\",\"phone\":\"13800000002\",\"province\":\"上海\"}"), 0);
+    crm_route_result first, res;
+    assert_int_equal(crm_lead_route(&first, db, r, slow.id), 0);
+    assert_int_equal(crm_lead_route(&res, db, r, fast.id), 0);
+    crm_db_set_time(db, T0 + 3 * HOUR);
+    assert_int_equal(crm_lead_transition(db, fast.id, CRM_LEAD_CONTACTED, NULL), 0);
+    size_t n = 99;
+    crm_db_set_time(db, T0 + 25 * HOUR); /* 23 h after the assignment: not yet */
+    assert_int_equal(crm_lead_recycle_overdue(&n, db, 24 * HOUR), 0);
+    assert_int_equal(n, 0);
+    crm_db_set_time(db, T0 + 26 * HOUR + 1);
+    assert_int_equal(crm_lead_recycle_overdue(&n, db, 24 * HOUR), 0);
+    assert_int_equal(n, 1);
+    crm_lead *l;
+    assert_int_equal(crm_lead_get(&l, db, slow.id), 0);
+    assert_int_equal(l->status, CRM_LEAD_NEW);
+    assert_null(l->dealer_id);
+    assert_null(l->owner_id);
+    crm_lead_free(l);
+    assert_int_equal(crm_lead_get(&l, db, fast.id), 0);
+    assert_int_equal(l->status, CRM_LEAD_CONTACTED);
+    crm_lead_free(l);
+    /* routed again; the history has both assignments and the recycling */
+    assert_int_equal(crm_lead_route(&res, db, r, slow.id), 0);
+    crm_lead_stage *st;
+    assert_int_equal(crm_lead_stages(&st, &n, db, slow.id), 0);
+    assert_int_equal(n, 4);
+    assert_int_equal(st[1].status, CRM_LEAD_ASSIGNED);
+    assert_int_equal(st[2].status, CRM_LEAD_NEW);
+    assert_string_equal(st[2].reason, "recycled: not contacted within 1440 minutes of assignment");
+    assert_int_equal(st[3].status, CRM_LEAD_ASSIGNED);
+    assert_string_equal(st[3].reason, res.reason);
+    crm_free(st);
+    assert_crm_error(crm_lead_recycle_overdue(&n, db, 0), CRM_EINVALID, "follow_up_ms");
+    /* 4 events: created, assigned, recycled, assigned */
+    assert_int_equal(test_count_events(db, slow.id), 4);
+    crm_router_free(r);
+    crm_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +236,7 @@ int main(void)
         cmocka_unit_test(each_rule_and_its_reason),
         cmocka_unit_test(bad_rules_name_the_path),
         cmocka_unit_test(leads_are_assigned_with_the_reason),
+        cmocka_unit_test(overdue_leads_are_recycled_and_routed_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
