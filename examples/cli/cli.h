@@ -42,6 +42,8 @@ int cli_cmd_score(int argc, char **argv, cli_globals *g);
 int cli_cmd_status(int argc, char **argv, cli_globals *g);
 int cli_cmd_stages(int argc, char **argv, cli_globals *g);
 int cli_cmd_report(int argc, char **argv, cli_globals *g);
+int cli_cmd_route(int argc, char **argv, cli_globals *g);
+int cli_cmd_recycle(int argc, char **argv, cli_globals *g);
 
 /* ---- messages (crm.c) ---- */
 

@@ -5,7 +5,7 @@
  *
  * This file holds the entry point, the global options, the shared
  * argument and message helpers, and the `init` command. The other commands
- * live in import.c, leads.c, score.c, lifecycle.c and report.c.
+ * live in import.c, leads.c, score.c, lifecycle.c, report.c and route.c.
  */
 #include "cli.h"
 
@@ -27,6 +27,8 @@ static const char main_usage[] =
     "  status ID STATE      move a lead through its lifecycle (contacted, lost, ...)\n"
     "  stages ID            the stages a lead went through, with their times\n"
     "  report funnel        the conversion funnel (table, --json or --csv)\n"
+    "  route --rules FILE   route new leads to dealers and consultants, with reasons\n"
+    "  recycle --hours H    return leads not contacted in time to the recycle pool\n"
     "  help [COMMAND]       show this help or a command's help\n"
     "\n"
     "Global options (before the command; --db is also accepted after it):\n"
@@ -201,6 +203,8 @@ static const cli_command commands[] = {
     { "status", cli_cmd_status },
     { "stages", cli_cmd_stages },
     { "report", cli_cmd_report },
+    { "route", cli_cmd_route },
+    { "recycle", cli_cmd_recycle },
 };
 
 static const cli_command *find_command(const char *name)

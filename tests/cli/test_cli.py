@@ -62,7 +62,7 @@ def loaded(db):
 
 # ---- options, help, exit codes ----
 
-COMMANDS = ["init", "import", "leads", "show", "model", "score", "status", "stages", "report"]
+COMMANDS = ["init", "import", "leads", "show", "model", "score", "status", "stages", "report", "route", "recycle"]
 
 
 def test_version():
@@ -623,3 +623,33 @@ def test_report_funnel(db):
     run("report", "funnel", "--by", "week", db=db, check=2)
     run("report", "sales", db=db, check=2)
     run("report", "funnel", "--json", "--csv", db=db, check=2)
+
+
+# ---- routing and the recycle pool (issue 4) ----
+
+ROUTING = {"tz_offset_minutes": 480, "dealers": [
+    {"id": "D1", "regions": ["上海"], "capacity": 2, "consultants": [{"id": "S1", "capacity": 5}]},
+    {"id": "D9", "regions": ["*"], "capacity": 1}]}
+
+
+def test_route_and_recycle(db, tmp_path):
+    ids = ingest(db, *({"channel": "dcc", "phone": "1380000003%d" % i, "province": "上海"} for i in range(3)),
+                 {"channel": "dcc", "phone": "13800000040", "province": "西藏"})
+    rules = tmp_path / "routing.json"
+    rules.write_text(json.dumps(ROUTING, ensure_ascii=False))
+    p = run("route", "--rules", rules, "--json", db=db, check=3)  # one 上海 lead finds no room
+    out = [json.loads(l) for l in p.out.splitlines()]
+    assert [o.get("dealer_id") for o in out] == ["D1", "D1", None, "D9"]
+    assert out[0]["owner_id"] == "S1" and "territory 上海: D1" in out[0]["reason"]
+    assert "no dealer with room" in out[2]["error"]
+    assert "any-region dealers: D9" in out[3]["reason"]
+    stages = [json.loads(l) for l in run("stages", "--json", ids[0], db=db, check=0).out.splitlines()]
+    assert stages[1]["status"] == "assigned" and stages[1]["reason"] == out[0]["reason"]
+    p = run("recycle", "--hours", "24", db=db, check=0)
+    assert p.out.strip() == "recycled: 0"  # nothing is overdue yet
+    run("recycle", db=db, check=2)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"dealers":[{"id":"D1","regions":["x"],"capacity":0}]}')
+    p = run("route", "--rules", bad, db=db, check=1)
+    assert "dealers[0].capacity: expected a positive integer" in p.err
+    run("route", db=db, check=2)
