@@ -520,6 +520,8 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
 %newobject crmb_model_train_rows;
 %newobject crmb_handle::stages_json;
 %newobject crmb_handle::funnel_json;
+%newobject crmb_handle::route_json;
+%newobject crmb_handle::routeJson;
 %newobject crmb_handle::getFunnelJson;
 %newobject crmb_handle::getStagesJson;
 %newobject crmb_model_score_values;
@@ -569,6 +571,10 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
     char *funnel_json(const char *by, int64_t created_from, int64_t created_to, int tz_offset_minutes) {
         return crmb_funnel_json($self, by, created_from, created_to, tz_offset_minutes);
     }
+    char *route_json(const char *rules_json, const char *ids_json) {
+        return crmb_route_json($self, rules_json, ids_json);
+    }
+    int64_t recycle(int64_t follow_up_ms) { return crmb_lead_recycle($self, follow_up_ms); }
 }
 
 %extend crmb_lead_iter {
@@ -633,6 +639,8 @@ void crmb_fail_for_test(int code, const char *message);
 %javamethodmodifiers crmb_handle::transition "public synchronized";
 %javamethodmodifiers crmb_handle::getStagesJson "public synchronized";
 %javamethodmodifiers crmb_handle::getFunnelJson "public synchronized";
+%javamethodmodifiers crmb_handle::routeJson "public synchronized";
+%javamethodmodifiers crmb_handle::recycleOverdue "public synchronized";
 %javamethodmodifiers crmb_lead_iter::nextLead "private";
 %javamethodmodifiers crmb_event_iter::nextEvent "private";
 
@@ -871,6 +879,14 @@ void crmb_fail_for_test(int code, const char *message);
     char *getFunnelJson(const char *by, int64_t createdFrom, int64_t createdTo, int tzOffsetMinutes) {
         return crmb_funnel_json($self, by, createdFrom, createdTo, tzOffsetMinutes);
     }
+    /**
+     * Route leads with rules (JSON): the ids in idsJson (a JSON array), or
+     * every new lead in the scope when null. A JSON array of {"id",
+     * "dealer_id", "owner_id", "reason"} or {"id", "error"}.
+     */
+    char *routeJson(const char *rulesJson, const char *idsJson) { return crmb_route_json($self, rulesJson, idsJson); }
+    /** Return leads not contacted within followUpMs of assignment to the recycle pool; how many. */
+    int64_t recycleOverdue(int64_t followUpMs) { return crmb_lead_recycle($self, followUpMs); }
 }
 
 %extend crmb_lead_iter {

@@ -832,3 +832,88 @@ char *crmb_funnel_json(crmb_handle *h, const char *by, int64_t created_from, int
     crm_funnel_free(f);
     return out;
 }
+
+/* The ids to route: the given JSON array, or every new lead in scope. */
+static cJSON *route_ids(crm_db *db, const char *ids_json)
+{
+    if (ids_json != NULL) {
+        cJSON *a = cJSON_Parse(ids_json);
+        int ok = cJSON_IsArray(a);
+        for (const cJSON *v = ok ? a->child : NULL; v; v = v->next)
+            ok = ok && cJSON_IsString(v);
+        if (!ok) {
+            cJSON_Delete(a);
+            fail_msg(CRM_EINVALID, "ids: expected an array of lead ids");
+            return NULL;
+        }
+        return a;
+    }
+    crm_lead_filter f = CRM_LEAD_FILTER_INIT;
+    crm_iter *it = NULL;
+    const crm_lead *l;
+    cJSON *a = cJSON_CreateArray();
+    f.statuses = 1u << CRM_LEAD_NEW;
+    int rc = a ? check(crm_lead_iter_new(&it, db, &f)) : CRM_ENOMEM;
+    while (rc == 0 && (rc = check(crm_lead_next(&l, it))) == 0) {
+        cJSON *s = cJSON_CreateString(l->id);
+        if (!s || !cJSON_AddItemToArray(a, s)) {
+            cJSON_Delete(s);
+            rc = CRM_ENOMEM;
+        }
+    }
+    crm_iter_free(it);
+    if (rc != CRM_ITEROVER) {
+        if (rc == CRM_ENOMEM)
+            fail_msg(CRM_ENOMEM, "out of memory");
+        cJSON_Delete(a);
+        return NULL;
+    }
+    return a;
+}
+
+char *crmb_route_json(crmb_handle *h, const char *rules_json, const char *ids_json)
+{
+    crm_db *db = open_db(h);
+    crm_router *r = NULL;
+    if (db == NULL || rules_json == NULL || check(crm_router_new(&r, rules_json)) != 0) {
+        if (db != NULL && rules_json == NULL)
+            fail_msg(CRM_EINVALID, "rules: required");
+        return NULL;
+    }
+    cJSON *ids = route_ids(db, ids_json), *out = cJSON_CreateArray();
+    int ok = ids != NULL && out != NULL;
+    for (const cJSON *v = ok ? ids->child : NULL; ok && v; v = v->next) {
+        crm_route_result res;
+        int rc = crm_lead_route(&res, db, r, v->valuestring);
+        if (rc != 0 && rc != CRM_ECONFLICT && rc != CRM_ENOTFOUND && rc != CRM_EINVALID) {
+            check(rc);
+            ok = 0;
+            break;
+        }
+        cJSON *o = cJSON_CreateObject();
+        ok = o && cJSON_AddItemToArray(out, o) && cJSON_AddStringToObject(o, "id", v->valuestring);
+        if (ok && rc == 0)
+            ok = cJSON_AddStringToObject(o, "dealer_id", res.dealer_id) &&
+                 (res.owner_id[0] ? cJSON_AddStringToObject(o, "owner_id", res.owner_id) != NULL
+                                  : cJSON_AddNullToObject(o, "owner_id") != NULL) &&
+                 cJSON_AddStringToObject(o, "reason", res.reason);
+        else if (ok)
+            ok = cJSON_AddStringToObject(o, "error", crm_error_last()->message) != NULL;
+    }
+    char *text = ok ? cJSON_PrintUnformatted(out) : NULL;
+    if (ok && text == NULL)
+        fail_msg(CRM_ENOMEM, "out of memory");
+    cJSON_Delete(ids);
+    cJSON_Delete(out);
+    crm_router_free(r);
+    return text;
+}
+
+int64_t crmb_lead_recycle(crmb_handle *h, int64_t follow_up_ms)
+{
+    crm_db *db = open_db(h);
+    size_t n = 0;
+    if (db == NULL || check(crm_lead_recycle_overdue(&n, db, follow_up_ms)) != 0)
+        return -1;
+    return (int64_t)n;
+}

@@ -156,6 +156,15 @@ char *crmb_lead_stages_json(crmb_handle *h, const char *id);
 char *crmb_funnel_json(crmb_handle *h, const char *by, int64_t created_from, int64_t created_to,
                        int tz_offset_minutes);
 
+/**
+ * Route leads with rules (JSON) and one router for the call: the ids in
+ * ids_json (a JSON array), or every new lead in the scope when NULL. A JSON
+ * array of {"id", "dealer_id", "owner_id", "reason"} or {"id", "error"}.
+ */
+char *crmb_route_json(crmb_handle *h, const char *rules_json, const char *ids_json);
+/** crm_lead_recycle_overdue; how many, -1 on failure. */
+int64_t crmb_lead_recycle(crmb_handle *h, int64_t follow_up_ms);
+
 /* ---- helpers ------------------------------------------------------------- */
 
 /** Parse a status name to its number; -1 with the status set when unknown. */

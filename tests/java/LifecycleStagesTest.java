@@ -24,6 +24,17 @@ public class LifecycleStagesTest {
     }
 
     @Test
+    public void leadsAreRoutedAndRecycled() {
+        String id = db.ingest("{\"channel\":\"dcc\",\"phone\":\"13800000301\",\"province\":\"上海\"}").getId();
+        String out = db.routeJson("{\"dealers\":[{\"id\":\"D1\",\"regions\":[\"上海\"],\"capacity\":5}]}", null);
+        assertTrue(out, out.startsWith("[{\"id\":\"" + id + "\",\"dealer_id\":\"D1\",\"owner_id\":null"));
+        assertEquals("D1", db.getLead(id).getDealerId());
+        db.setTime(CrmTest.T0 + 25 * CrmTest.HOUR);
+        assertEquals(1L, db.recycleOverdue(24 * CrmTest.HOUR));
+        assertEquals(null, db.getLead(id).getDealerId());
+    }
+
+    @Test
     public void leadsMoveAndKeepTheirStages() {
         String id = db.ingest(CrmTest.lead("13800000001")).getId();
         db.transition(id, "assigned", null, "D1", "S-1");

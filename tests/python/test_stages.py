@@ -49,3 +49,23 @@ def test_funnel_rows(db):
     assert dcc["hours_assigned"] == 3.0 and dcc["hours_test_drive"] is None
     with pytest.raises(crm.InvalidInputError, match="unknown grouping"):
         db.funnel(by="week")
+
+
+def test_route_and_recycle(db):
+    rules = {"dealers": [{"id": "D1", "regions": ["上海"], "capacity": 1,
+                          "consultants": [{"id": "S1", "capacity": 3}]}]}
+    a = db.ingest(lead("13800000201", province="上海"))["id"]
+    b = db.ingest(lead("13800000202", province="上海"))["id"]
+    out = db.route(rules)
+    assert out[0]["id"] == a and out[0]["dealer_id"] == "D1" and out[0]["owner_id"] == "S1"
+    assert "territory 上海: D1" in out[0]["reason"]
+    assert out[1]["id"] == b and "no dealer with room" in out[1]["error"]
+    assert db.get(a)["status"] == "assigned" and db.get(b)["status"] == "new"
+    db.set_time(T0 + 25 * HOUR)
+    assert db.recycle(24) == 1
+    got = db.get(a)
+    assert (got["status"], got["dealer_id"]) == ("new", None)
+    assert db.stages(a)[-1]["reason"].startswith("recycled")
+    assert db.route(rules, ids=[a])[0]["dealer_id"] == "D1"  # a new day: room again
+    with pytest.raises(crm.InvalidInputError, match="dealers"):
+        db.route({"dealers": []})

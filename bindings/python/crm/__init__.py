@@ -328,6 +328,19 @@ class Db:
             return rows
         return pandas.DataFrame(rows)
 
+    def route(self, rules, ids=None):
+        """Route leads with routing rules (dict or JSON text; see the user's
+        guide) and assign them: the given ids, or every new lead in the scope.
+        Returns one dict per lead: id, dealer_id, owner_id, reason, or id and
+        error when it could not be routed (no room left, not new)."""
+        ids_json = None if ids is None else _json.dumps(list(ids))
+        return _json.loads(self._h.route_json(_model_text(rules), ids_json))
+
+    def recycle(self, follow_up_hours):
+        """Return to the recycle pool (公海池) the assigned leads not contacted
+        within follow_up_hours of assignment; returns how many."""
+        return self._h.recycle(int(follow_up_hours * 3600 * 1000))
+
     # -- scoring -----------------------------------------------------------
 
     def save_model(self, model):
