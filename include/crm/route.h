@@ -78,7 +78,9 @@ CRM_EXTERN(int) crm_router_count(const crm_router *router, const char *dealer_id
 /**
  * Route a stored new lead and assign it (crm_lead_transition to assigned
  * with the dealer, consultant and the reason, so the stage and the audit
- * event say why), at crm_db_now().
+ * event say why), at crm_db_now(). A lead recycled before is not given back
+ * to a dealer it was recycled from while another dealer of its territory
+ * has room.
  *
  * @param[out] out the decision; may be NULL
  * @return 0, CRM_ECONFLICT (no room, or the lead is not new), CRM_ENOTFOUND,

@@ -304,7 +304,29 @@ static void say(crm_route_result *out, const char *fmt, ...)
         out->reason[--len] = '\0';
 }
 
+/* Dealers a recycled lead left, which a new routing avoids while another
+ * dealer of the territory has room. */
+typedef struct left_dealers {
+    char ids[8][ID_MAX + 1];
+    size_t n;
+} left_dealers;
+
+static bool has_left(const left_dealers *left, const char *id)
+{
+    for (size_t i = 0; left && i < left->n; i++)
+        if (strcmp(left->ids[i], id) == 0)
+            return true;
+    return false;
+}
+
+static int route(crm_route_result *out, crm_router *r, const crm_lead *l, int64_t now, const left_dealers *left);
+
 int crm_router_route(crm_route_result *out, crm_router *r, const crm_lead *l, int64_t now)
+{
+    return route(out, r, l, now, NULL);
+}
+
+static int route(crm_route_result *out, crm_router *r, const crm_lead *l, int64_t now, const left_dealers *left)
 {
     if (!out || !r || !l)
         return crm_error_set(CRM_EINVALID, "%s: required", !out ? "out" : !r ? "router" : "lead");
@@ -345,6 +367,14 @@ int crm_router_route(crm_route_result *out, crm_router *r, const crm_lead *l, in
             cand[m++] = cand[i];
     if (m == 0)
         return crm_error_set(CRM_ECONFLICT, "routing: no dealer with room left today (%s)", out->reason);
+    if (left && left->n) {
+        size_t k = 0;
+        for (size_t i = 0; i < m; i++)
+            if (!has_left(left, cand[i]->id))
+                cand[k++] = cand[i];
+        if (k)
+            m = k, say(out, "; recycled before, not back to %s%s", left->ids[0], left->n > 1 ? " and others" : "");
+    }
     dealer *chosen = NULL;
     /* Existing relationship: the dealer the lead already names. */
     for (size_t i = 0; l->dealer_id && i < m && !chosen; i++)
@@ -425,6 +455,29 @@ static void uncount(crm_router *r, const crm_route_result *res)
     }
 }
 
+/* The dealers a lead was assigned to and then recycled from. */
+static int dealers_left(crm_db *db, const char *id, left_dealers *left)
+{
+    static const crm_scope everything = { NULL };
+    crm_backend_iter *it;
+    int rc = db->backend->stage_scan(db->backend, &everything, id, &it);
+    if (rc)
+        return rc;
+    crm_stage_record st;
+    char last[ID_MAX + 1] = "";
+    left->n = 0;
+    while ((rc = it->next(it, &st)) == 0) {
+        if (st.status == CRM_LEAD_ASSIGNED)
+            snprintf(last, sizeof last, "%s", st.dealer_id ? st.dealer_id : "");
+        else if (st.status == CRM_LEAD_NEW && last[0] && left->n < sizeof left->ids / sizeof left->ids[0]) {
+            memcpy(left->ids[left->n++], last, sizeof last);
+            last[0] = '\0';
+        }
+    }
+    it->free(it);
+    return rc == CRM_ITEROVER ? 0 : rc;
+}
+
 int crm_lead_route(crm_route_result *out, crm_db *db, crm_router *r, const char *id)
 {
     crm_route_result scratch;
@@ -439,8 +492,11 @@ int crm_lead_route(crm_route_result *out, crm_db *db, crm_router *r, const char 
     if (l->status != CRM_LEAD_NEW)
         rc = crm_error_set(CRM_ECONFLICT, "lead status: cannot route a lead in %s (only new leads)",
                            crm_lead_status_name(l->status));
+    left_dealers left;
     if (rc == 0)
-        rc = crm_router_route(res, r, l, crm_db_now(db));
+        rc = dealers_left(db, l->id, &left);
+    if (rc == 0)
+        rc = route(res, r, l, crm_db_now(db), &left);
     crm_lead_free(l);
     if (rc)
         return rc;

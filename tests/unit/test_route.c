@@ -211,8 +211,11 @@ static void overdue_leads_are_recycled_and_routed_again(void **state)
     assert_int_equal(crm_lead_get(&l, db, fast.id), 0);
     assert_int_equal(l->status, CRM_LEAD_CONTACTED);
     crm_lead_free(l);
-    /* routed again; the history has both assignments and the recycling */
+    /* routed again, to the other dealer; the history has both assignments
+     * and the recycling */
     assert_int_equal(crm_lead_route(&res, db, r, slow.id), 0);
+    assert_string_not_equal(res.dealer_id, first.dealer_id);
+    assert_non_null(strstr(res.reason, "recycled before, not back to "));
     crm_lead_stage *st;
     assert_int_equal(crm_lead_stages(&st, &n, db, slow.id), 0);
     assert_int_equal(n, 4);
