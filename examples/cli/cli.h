@@ -85,6 +85,10 @@ int cli_common_opt(int argc, char **argv, int *i, cli_globals *g, const char *cm
 /* Is this argument an option (starts with '-' and is not "-")? */
 int cli_is_option(const char *arg);
 
+/* A whole file ("-": standard input) as a NUL-terminated string to free(),
+ * or NULL after reporting why on stderr. */
+char *cli_read_file(const char *path);
+
 /* Open the database named by the globals, apply scope and actor. */
 int cli_open_db(crm_db **out, const cli_globals *g, int create);
 

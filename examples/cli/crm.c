@@ -9,6 +9,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +127,44 @@ int cli_opt(int argc, char **argv, int *i, const char *name, const char **value,
 int cli_common_opt(int argc, char **argv, int *i, cli_globals *g, const char *cmd)
 {
     return cli_opt(argc, argv, i, "--db", &g->db_path, cmd);
+}
+
+/* Read a whole file (or stdin for "-") into a NUL-terminated buffer. */
+char *cli_read_file(const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        cli_errorf("%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+        if (len + 1 < cap)
+            break;
+        char *p = realloc(buf, cap * 2);
+        if (!p) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = p;
+        cap *= 2;
+    }
+    if (buf)
+        buf[len] = '\0';
+    if (ferror(f)) {
+        cli_errorf("%s: read error", path);
+        free(buf);
+        buf = NULL;
+    }
+    if (f != stdin)
+        fclose(f);
+    if (!buf)
+        cli_errorf("%s: could not read", path);
+    return buf;
 }
 
 int cli_open_db(crm_db **out, const cli_globals *g, int create)

@@ -5,7 +5,6 @@
 #include "cli.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,43 +48,6 @@ static int help(int argc, char **argv, const char *usage)
             return 1;
         }
     return 0;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cli_errorf("%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = (len + 4096 + 1) * 2;
-            char *p = realloc(buf, cap);
-            if (!p) {
-                free(buf);
-                fclose(f);
-                cli_errorf("%s: out of memory", path);
-                return NULL;
-            }
-            buf = p;
-        }
-        size_t got = fread(buf + len, 1, 4096, f);
-        len += got;
-        if (got < 4096)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        cli_errorf("%s: read error", path);
-        return NULL;
-    }
-    buf[len] = '\0';
-    return buf;
 }
 
 static void report(const char *id, const crm_route_result *res, int ok, int json)
@@ -138,7 +100,7 @@ int cli_cmd_route(int argc, char **argv, cli_globals *g)
     }
     if (!rules)
         return cli_usage_error("route", "--rules FILE is required");
-    char *doc = slurp(rules);
+    char *doc = cli_read_file(rules);
     if (!doc)
         return CLI_EXIT_ERROR;
     crm_router *router = NULL;

@@ -81,44 +81,6 @@ static int exit_of(int code)
     return code == CRM_ENOTFOUND ? CLI_EXIT_NOTFOUND : CLI_EXIT_ERROR;
 }
 
-/* Read a whole file (or stdin for "-") into a NUL-terminated buffer. */
-static char *read_all(const char *path)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) {
-        cli_errorf("%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t len = 0, cap = 4096;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (len + 1 < cap)
-            break;
-        char *p = realloc(buf, cap * 2);
-        if (!p) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = p;
-        cap *= 2;
-    }
-    if (buf)
-        buf[len] = '\0';
-    if (ferror(f)) {
-        cli_errorf("%s: read error", path);
-        free(buf);
-        buf = NULL;
-    }
-    if (f != stdin)
-        fclose(f);
-    if (!buf)
-        cli_errorf("%s: could not read", path);
-    return buf;
-}
-
 static void print_summary(const crm_model *m)
 {
     char at[CRM_TIME_TEXT_SIZE];
@@ -149,7 +111,7 @@ static int model_save(int argc, char **argv, cli_globals *g)
     }
     if (!file)
         return cli_usage_error("model save", "a FILE (or - for standard input) is required");
-    char *doc = read_all(file);
+    char *doc = cli_read_file(file);
     if (!doc)
         return CLI_EXIT_ERROR;
     crm_model *m = NULL;

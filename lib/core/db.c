@@ -159,7 +159,7 @@ int crm__tx_end(crm_db *db, int rc)
 
 /* Checks an identifier given by a caller: printable ASCII or UTF-8 text
  * without control characters, 1..max bytes. */
-static int check_label(const char *field, const char *value, size_t max)
+int crm__check_label(const char *field, const char *value, size_t max)
 {
     size_t len = strlen(value);
     if (len == 0 || len > max)
@@ -178,7 +178,7 @@ int crm_db_set_scope(crm_db *db, const char *dealer_id)
         return crm_error_set(CRM_EINVALID, "db: required");
     char *copy = NULL;
     if (dealer_id) {
-        int rc = check_label("scope.dealer_id", dealer_id, CRM_DEALER_ID_MAX);
+        int rc = crm__check_label("scope.dealer_id", dealer_id, CRM_DEALER_ID_MAX);
         if (rc)
             return rc;
         if (!(copy = crm__strdup(dealer_id)))
@@ -205,7 +205,7 @@ int crm_db_set_actor(crm_db *db, const char *actor)
         return crm_error_set(CRM_EINVALID, "db: required");
     if (!actor)
         return crm_error_set(CRM_EINVALID, "actor: required");
-    int rc = check_label("actor", actor, CRM_ACTOR_MAX);
+    int rc = crm__check_label("actor", actor, CRM_ACTOR_MAX);
     if (rc)
         return rc;
     char *copy = crm__strdup(actor);

@@ -60,14 +60,6 @@ void crm_funnel_free(crm_funnel *f)
     free(f);
 }
 
-static uint32_t hash_key(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 static int grow_table(crm_funnel *f)
 {
     size_t cap = f->mask ? (f->mask + 1) * 2 : 64;
@@ -75,7 +67,7 @@ static int grow_table(crm_funnel *f)
     if (!t)
         return crm__error_nomem();
     for (size_t i = 0; i < f->n; i++) {
-        size_t j = hash_key(f->g[i].key) & (cap - 1);
+        size_t j = crm__hash_text(f->g[i].key) & (cap - 1);
         while (t[j])
             j = (j + 1) & (cap - 1);
         t[j] = (uint32_t)(i + 1);
@@ -94,7 +86,7 @@ static int group_of(group_acc **out, crm_funnel *f, const char *key)
         if (rc)
             return rc;
     }
-    size_t j = hash_key(key) & f->mask;
+    size_t j = crm__hash_text(key) & f->mask;
     for (; f->table[j]; j = (j + 1) & f->mask) {
         if (strcmp(f->g[f->table[j] - 1].key, key) == 0) {
             *out = &f->g[f->table[j] - 1];

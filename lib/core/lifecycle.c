@@ -24,20 +24,6 @@ int crm_lead_transition_allowed(crm_lead_status from, crm_lead_status to)
     return to == CRM_LEAD_LOST || to == CRM_LEAD_INVALID || (to <= CRM_LEAD_DELIVERED && to > from);
 }
 
-/* Text a caller gives: 1..max bytes of UTF-8 without control characters. */
-static int check_text(const char *field, const char *v, size_t max)
-{
-    size_t len = strlen(v);
-    if (len == 0 || len > max)
-        return crm_error_set(CRM_EINVALID, "%s: expected 1 to %zu bytes, got %zu", field, max, len);
-    if (!crm__utf8_valid(v, len))
-        return crm_error_set(CRM_EINVALID, "%s: invalid UTF-8", field);
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7F)
-            return crm_error_set(CRM_EINVALID, "%s: control character at byte %zu", field, i);
-    return 0;
-}
-
 static int check_transition(crm_db *db, const crm_lead *l, crm_lead_status to, const crm_transition *o)
 {
     if ((unsigned)to >= CRM_LEAD_STATUS_COUNT)
@@ -48,16 +34,16 @@ static int check_transition(crm_db *db, const crm_lead *l, crm_lead_status to, c
                              is_open(l->status) ? "" : " (the lead is closed)");
     int rc = 0;
     if (o->reason)
-        rc = check_text("transition.reason", o->reason, REASON_MAX);
+        rc = crm__check_label("transition.reason", o->reason, REASON_MAX);
     else if (to == CRM_LEAD_LOST)
         rc = crm_error_set(CRM_EINVALID, "transition.reason: required to mark a lead lost");
     if (rc == 0 && (o->dealer_id || o->owner_id) && to != CRM_LEAD_ASSIGNED)
         rc = crm_error_set(CRM_EINVALID, "transition.%s: only given on assignment",
                            o->dealer_id ? "dealer_id" : "owner_id");
     if (rc == 0 && o->dealer_id)
-        rc = check_text("transition.dealer_id", o->dealer_id, LABEL_MAX);
+        rc = crm__check_label("transition.dealer_id", o->dealer_id, LABEL_MAX);
     if (rc == 0 && o->owner_id)
-        rc = check_text("transition.owner_id", o->owner_id, LABEL_MAX);
+        rc = crm__check_label("transition.owner_id", o->owner_id, LABEL_MAX);
     if (rc == 0 && o->dealer_id && db->scope.dealer_id && strcmp(o->dealer_id, db->scope.dealer_id) != 0)
         rc = crm_error_set(CRM_EPERM, "transition.dealer_id: outside this handle's scope (dealer %s)",
                            db->scope.dealer_id);

@@ -28,14 +28,6 @@ const char *const crm__lead_feature_names[LF_COUNT] = {
     "channel", "campaign", "province", "city", "model", "purchase_timeline", "test_drive",
 };
 
-static uint32_t hash_text(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 /* ---- datasets --------------------------------------------------------- */
 
 /* The distinct texts of a category column; a cell holds an index here. */
@@ -63,7 +55,7 @@ static int dict_grow(dict *d)
     if (!table)
         return crm__error_nomem();
     for (size_t i = 0; i < d->n; i++) {
-        size_t j = hash_text(d->texts[i]) & (cap - 1);
+        size_t j = crm__hash_text(d->texts[i]) & (cap - 1);
         while (table[j])
             j = (j + 1) & (cap - 1);
         table[j] = (uint32_t)(i + 1);
@@ -82,7 +74,7 @@ static int dict_intern(size_t *out, dict *d, const char *text)
         if (rc)
             return rc;
     }
-    size_t j = hash_text(text) & d->mask;
+    size_t j = crm__hash_text(text) & d->mask;
     for (; d->table[j]; j = (j + 1) & d->mask) {
         if (strcmp(d->texts[d->table[j] - 1], text) == 0) {
             *out = d->table[j] - 1;
@@ -370,7 +362,7 @@ size_t crm__feature_category_slot(const model_feature *f, const char *text)
     size_t other = f->n_slots - 1;
     if (!text || !text[0])
         return other;
-    for (size_t j = hash_text(text) & f->table_mask; f->table[j]; j = (j + 1) & f->table_mask)
+    for (size_t j = crm__hash_text(text) & f->table_mask; f->table[j]; j = (j + 1) & f->table_mask)
         if (strcmp(f->labels[f->table[j] - 1], text) == 0)
             return f->table[j] - 1;
     return other;
@@ -411,7 +403,7 @@ static int feature_index(model_feature *f)
         return crm__error_nomem();
     f->table_mask = cap - 1;
     for (size_t i = 0; i + 1 < f->n_slots; i++) {
-        size_t j = hash_text(f->labels[i]) & f->table_mask;
+        size_t j = crm__hash_text(f->labels[i]) & f->table_mask;
         for (; f->table[j]; j = (j + 1) & f->table_mask)
             if (strcmp(f->labels[f->table[j] - 1], f->labels[i]) == 0)
                 return crm_error_set(CRM_EINVALID, "features.%s.values[%zu]: '%.32s' repeats", f->name, i,
