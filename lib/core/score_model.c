@@ -749,14 +749,11 @@ static int fit_logistic(crm_model *m, const uint32_t *X, const unsigned char *y,
             double p = sigmoid(z), e = p - y[r];
             for (size_t a = 0; a <= F; a++)
                 g[act[a]] += e;
-            /* The Hessian from every other row, doubled: it only sets the
-             * step (the gradient is exact and the line search keeps the
-             * loss falling), and it is the costly part of a pass. */
-            if (!hessian || (r & 1))
+            if (!hessian)
                 continue;
             /* Slots increase with the feature, so act is ascending and
              * only the lower triangle (i >= j) is filled. */
-            double h = 2 * p * (1 - p);
+            double h = p * (1 - p);
             for (size_t a = 0; a <= F; a++) {
                 double *Lrow = L + act[a] * d;
                 for (size_t b = 0; b <= a; b++)
