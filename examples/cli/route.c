@@ -15,7 +15,7 @@ static const char route_usage[] =
     "dealer and consultant per day, weights, working hours, score awareness;\n"
     "see the user's guide) and assign them. Without IDs, every new lead in the\n"
     "scope is routed, oldest first. Each assignment records why it was made.\n"
-    "The daily capacity counts cover this run.\n"
+    "Capacity counts include the day's assignments already stored.\n"
     "\n"
     "Options:\n"
     "  --rules FILE   the routing rules (required)\n"

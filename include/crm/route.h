@@ -22,8 +22,10 @@
  * (never exceeded), then smooth weighted round-robin among what is left,
  * for the dealer and then its consultant. Every decision carries its reason.
  *
- * The daily counts live in the router: one router per routing process, kept
- * for the day (a new day, in the rules' time zone, starts from zero).
+ * The daily counts live in the router; crm_lead_route() first counts in the
+ * assignments already stored for the day (once per router and day), so
+ * capacity holds across runs and processes that route one after another. A
+ * new day, in the rules' time zone, starts from zero.
  */
 #ifndef CRM_ROUTE_H
 #define CRM_ROUTE_H
@@ -81,6 +83,8 @@ CRM_EXTERN(int) crm_router_count(const crm_router *router, const char *dealer_id
  * event say why), at crm_db_now(). A lead recycled before is not given back
  * to a dealer it was recycled from while another dealer of its territory
  * has room.
+ *
+ * The first call of a day counts in that day's stored assignments.
  *
  * @param[out] out the decision; may be NULL
  * @return 0, CRM_ECONFLICT (no room, or the lead is not new), CRM_ENOTFOUND,

@@ -37,6 +37,7 @@ static int check_backend(const crm_backend *b)
         REQUIRE(model_get)
         REQUIRE(stage_append)
         REQUIRE(stage_scan)
+        REQUIRE(stage_scan_entered)
     }
 #undef REQUIRE
     return 0;

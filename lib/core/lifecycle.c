@@ -103,6 +103,7 @@ static int apply(crm_db *db, crm_lead *l, crm_lead_status to, const char *reason
             .status = to,
             .entered_at = now,
             .dealer_id = l->dealer_id,
+            .owner_id = l->owner_id,
             .actor = db->actor,
             .reason = reason,
         };

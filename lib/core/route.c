@@ -45,6 +45,7 @@ struct crm_router {
     int tz_offset_minutes;
     double a_min_conversion; /* < 0: not score-aware */
     int64_t day;             /* the day the counts are for */
+    int64_t loaded_day;      /* the day whose stored assignments were counted in */
 };
 
 void crm_router_free(crm_router *r)
@@ -205,6 +206,7 @@ int crm_router_new(crm_router **out, const char *json)
         r->tz_offset_minutes = tz ? (int)tz->valuedouble : 0;
         r->a_min_conversion = amin ? amin->valuedouble : -1;
         r->day = INT64_MIN;
+        r->loaded_day = INT64_MIN;
         for (const cJSON *o = dealers->child; o && rc == 0; o = o->next) {
             rc = parse_dealer(&r->dealers[r->n_dealers], o, r->n_dealers);
             r->n_dealers++;
@@ -304,6 +306,63 @@ static void say(crm_route_result *out, const char *fmt, ...)
         out->reason[--len] = '\0';
 }
 
+/* The day (in the rules' time zone) of a time, as days since 1970-01-01. */
+static int64_t day_of(const crm_router *r, int64_t now)
+{
+    int64_t local = now + (int64_t)r->tz_offset_minutes * 60000;
+    return local >= 0 ? local / MS_PER_DAY : -((-local + MS_PER_DAY - 1) / MS_PER_DAY);
+}
+
+static void reset_counts(crm_router *r, int64_t day)
+{
+    for (size_t i = 0; i < r->n_dealers; i++) {
+        r->dealers[i].count = 0;
+        for (size_t k = 0; k < r->dealers[i].n_consultants; k++)
+            r->dealers[i].consultants[k].count = 0;
+    }
+    r->day = day;
+}
+
+static dealer *find_dealer(crm_router *r, const char *id)
+{
+    for (size_t i = 0; id && i < r->n_dealers; i++)
+        if (strcmp(r->dealers[i].id, id) == 0)
+            return &r->dealers[i];
+    return NULL;
+}
+
+/* Count in the assignments already stored for today (by any process, any
+ * router), once per router and day, so that capacity holds across runs. */
+static int load_day(crm_router *r, crm_db *db, int64_t now)
+{
+    static const crm_scope everything = { NULL };
+    int64_t day = day_of(r, now);
+    if (r->loaded_day == day)
+        return 0;
+    reset_counts(r, day);
+    int64_t from = day * MS_PER_DAY - (int64_t)r->tz_offset_minutes * 60000;
+    crm_backend_iter *it;
+    int rc = db->backend->stage_scan_entered(db->backend, &everything, CRM_LEAD_ASSIGNED, from, from + MS_PER_DAY,
+                                             &it);
+    if (rc)
+        return rc;
+    crm_stage_record st;
+    while ((rc = it->next(it, &st)) == 0) {
+        dealer *d = find_dealer(r, st.dealer_id);
+        if (!d)
+            continue; /* assigned by hand, or to a dealer no longer in the rules */
+        d->count++;
+        for (size_t k = 0; st.owner_id && k < d->n_consultants; k++)
+            if (strcmp(d->consultants[k].id, st.owner_id) == 0)
+                d->consultants[k].count++;
+    }
+    it->free(it);
+    if (rc != CRM_ITEROVER)
+        return rc;
+    r->loaded_day = day;
+    return 0;
+}
+
 /* Dealers a recycled lead left, which a new routing avoids while another
  * dealer of the territory has room. */
 typedef struct left_dealers {
@@ -332,16 +391,10 @@ static int route(crm_route_result *out, crm_router *r, const crm_lead *l, int64_
         return crm_error_set(CRM_EINVALID, "%s: required", !out ? "out" : !r ? "router" : "lead");
     memset(out, 0, sizeof *out);
     int64_t local = now + (int64_t)r->tz_offset_minutes * 60000;
-    int64_t day = local >= 0 ? local / MS_PER_DAY : -((-local + MS_PER_DAY - 1) / MS_PER_DAY);
+    int64_t day = day_of(r, now);
     int minute = (int)((local - day * MS_PER_DAY) / 60000);
-    if (day != r->day) { /* a new day: capacities start again */
-        for (size_t i = 0; i < r->n_dealers; i++) {
-            r->dealers[i].count = 0;
-            for (size_t k = 0; k < r->dealers[i].n_consultants; k++)
-                r->dealers[i].consultants[k].count = 0;
-        }
-        r->day = day;
-    }
+    if (day != r->day) /* a new day: capacities start again */
+        reset_counts(r, day);
     /* Candidates: the territory, else the dealers that take any region. */
     dealer *cand[ROUTE_MAX_DEALERS];
     size_t n = 0;
@@ -493,6 +546,10 @@ int crm_lead_route(crm_route_result *out, crm_db *db, crm_router *r, const char 
         rc = crm_error_set(CRM_ECONFLICT, "lead status: cannot route a lead in %s (only new leads)",
                            crm_lead_status_name(l->status));
     left_dealers left;
+    if (rc == 0 && db->backend->version < 2)
+        rc = crm_error_set(CRM_ESTORAGE, "backend %s: does not support lead stages", db->backend->name);
+    if (rc == 0)
+        rc = load_day(r, db, crm_db_now(db));
     if (rc == 0)
         rc = dealers_left(db, l->id, &left);
     if (rc == 0)

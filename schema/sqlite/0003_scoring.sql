@@ -24,7 +24,11 @@ CREATE TABLE lead_stage (
     status     INTEGER NOT NULL,  -- crm_lead_status
     entered_at INTEGER NOT NULL,
     dealer_id  TEXT,
+    owner_id   TEXT,              -- the consultant after the move
     actor      TEXT NOT NULL,
     reason     TEXT,
     PRIMARY KEY (lead_id, seq)
 ) WITHOUT ROWID;
+
+-- Routing reads the day's assignments to honour capacity across processes.
+CREATE INDEX lead_stage_entered ON lead_stage (status, entered_at);

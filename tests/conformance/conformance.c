@@ -475,11 +475,12 @@ static void stages_append_and_scan_in_order(void **state)
     crm_backend *b = *state;
     const char *lead = "0190a000-0000-7000-8000-000000000001";
     crm_stage_record in[3] = {
-        { lead, 1, CRM_LEAD_ASSIGNED, T0 + 1, "D1", "system", NULL },
-        { lead, 2, CRM_LEAD_CONTACTED, T0 + 2, "D1", "sales:李", NULL },
-        { lead, 3, CRM_LEAD_LOST, T0 + 3, "D1", "sales:李", "已购竞品" },
+        { lead, 1, CRM_LEAD_ASSIGNED, T0 + 1, "D1", "S-1", "system", NULL },
+        { lead, 2, CRM_LEAD_CONTACTED, T0 + 2, "D1", "S-1", "sales:李", NULL },
+        { lead, 3, CRM_LEAD_LOST, T0 + 3, "D1", NULL, "sales:李", "已购竞品" },
     };
-    crm_stage_record other = { "0190a000-0000-7000-8000-000000000002", 1, CRM_LEAD_INVALID, T0, "D2", "x", "spam" };
+    crm_stage_record other = { "0190a000-0000-7000-8000-000000000002", 1, CRM_LEAD_ASSIGNED, T0, "D2", NULL, "x",
+                               "spam" };
     assert_int_equal(b->stage_append(b, &in[2]), 0); /* stored out of order, read back by seq */
     assert_int_equal(b->stage_append(b, &in[0]), 0);
     assert_int_equal(b->stage_append(b, &in[1]), 0);
@@ -495,6 +496,7 @@ static void stages_append_and_scan_in_order(void **state)
         assert_int_equal(r.status, in[i].status);
         assert_int_equal(r.entered_at, in[i].entered_at);
         assert_string_equal(r.dealer_id, "D1");
+        assert_str_or_null(r.owner_id, in[i].owner_id);
         assert_string_equal(r.actor, in[i].actor);
         assert_str_or_null(r.reason, in[i].reason);
     }
@@ -503,6 +505,21 @@ static void stages_append_and_scan_in_order(void **state)
     /* another dealer's scope sees none of them */
     const crm_scope d2 = { "D2" };
     assert_int_equal(b->stage_scan(b, &d2, lead, &it), 0);
+    assert_int_equal(it->next(it, &r), CRM_ITEROVER);
+    it->free(it);
+    /* by status and time entered, across leads, oldest first */
+    assert_int_equal(b->stage_scan_entered(b, &everything, CRM_LEAD_ASSIGNED, T0, T0 + 2, &it), 0);
+    assert_int_equal(it->next(it, &r), 0);
+    assert_string_equal(r.dealer_id, "D2");
+    assert_int_equal(it->next(it, &r), 0);
+    assert_string_equal(r.owner_id, "S-1");
+    assert_int_equal(it->next(it, &r), CRM_ITEROVER);
+    it->free(it);
+    assert_int_equal(b->stage_scan_entered(b, &d2, CRM_LEAD_ASSIGNED, T0, T0 + 1, &it), 0);
+    assert_int_equal(it->next(it, &r), 0);
+    assert_int_equal(it->next(it, &r), CRM_ITEROVER);
+    it->free(it);
+    assert_int_equal(b->stage_scan_entered(b, &everything, CRM_LEAD_ASSIGNED, T0 + 2, T0 + 9, &it), 0);
     assert_int_equal(it->next(it, &r), CRM_ITEROVER);
     it->free(it);
 }

@@ -118,6 +118,13 @@ static int cb_stage_scan(crm_backend *b, const crm_scope *s, const char *id, crm
     return cb_of(b)->inner->stage_scan(cb_of(b)->inner, s, id, out);
 }
 
+static int cb_stage_scan_entered(crm_backend *b, const crm_scope *s, crm_lead_status st, int64_t from, int64_t to,
+                                 crm_backend_iter **out)
+{
+    note_scope(cb_of(b), s);
+    return cb_of(b)->inner->stage_scan_entered(cb_of(b)->inner, s, st, from, to, out);
+}
+
 static counting_backend *counting_new(void)
 {
     counting_backend *c = calloc(1, sizeof *c);
@@ -143,6 +150,7 @@ static counting_backend *counting_new(void)
         .model_get = cb_model_get,
         .stage_append = cb_stage_append,
         .stage_scan = cb_stage_scan,
+        .stage_scan_entered = cb_stage_scan_entered,
     };
     return c;
 }

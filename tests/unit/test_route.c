@@ -175,6 +175,17 @@ static void leads_are_assigned_with_the_reason(void **state)
     crm_lead_free(l);
     assert_int_equal(crm_router_count(r, "D1", NULL), 1);
     crm_router_free(r);
+    /* a new router (another run) the same day counts the stored assignment:
+     * capacity 1 is still used up */
+    r = router("{\"dealers\":[{\"id\":\"D1\",\"regions\":[\"上海\"],\"capacity\":1,"
+               "\"consultants\":[{\"id\":\"S1\",\"capacity\":5}]}]}");
+    assert_crm_error(crm_lead_route(&res, db, r, b.id), CRM_ECONFLICT, "no dealer with room");
+    assert_int_equal(crm_router_count(r, "D1", NULL), 1);
+    assert_int_equal(crm_router_count(r, "D1", "S1"), 1);
+    /* the next day it has room */
+    crm_db_set_time(db, T0 + 26 * HOUR);
+    assert_int_equal(crm_lead_route(&res, db, r, b.id), 0);
+    crm_router_free(r);
     crm_db_close(db);
 }
 

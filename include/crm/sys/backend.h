@@ -75,6 +75,7 @@ typedef struct crm_stage_record {
     crm_lead_status status; /**< the stage entered */
     int64_t entered_at;     /**< Unix ms */
     const char *dealer_id;  /**< the lead's dealer after the transition, or NULL */
+    const char *owner_id;   /**< the lead's consultant after the transition, or NULL */
     const char *actor;
     const char *reason;     /**< why (required for lost), or NULL */
 } crm_stage_record;
@@ -136,6 +137,10 @@ struct crm_backend {
      * with scope->dealer_id set, only stages recorded under that dealer. */
     int (*stage_scan)(crm_backend *backend, const crm_scope *scope, const char *lead_id,
                       crm_backend_iter **out);
+    /** Stream the stages of one status entered in [from, to), any lead, in
+     * entered_at order (crm_stage_record rows); scoped like stage_scan. */
+    int (*stage_scan_entered)(crm_backend *backend, const crm_scope *scope, crm_lead_status status,
+                              int64_t from, int64_t to, crm_backend_iter **out);
 
     /* Later parts (customers and identities, members and points, tags,
      * vehicles, work orders, aggregations) are appended here, each with a

@@ -48,6 +48,7 @@ enum stmt_id {
     "dealer_id, owner_id, model, purchase_timeline, test_drive, status, score, grade, "         \
     "customer_id, attributes, created_at, updated_at"
 
+#define STAGE_COLUMNS "lead_id, seq, status, entered_at, dealer_id, owner_id, actor, reason"
 #define MODEL_COLUMNS "id, name, version, kind, trained_at, saved_at, auc, features, body"
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -75,8 +76,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_MODEL_GET] = ("SELECT " MODEL_COLUMNS " FROM score_model WHERE name=?1 AND version=?2"),
     [ST_MODEL_GET_NEWEST] = ("SELECT " MODEL_COLUMNS " FROM score_model WHERE name=?1 "
                              "ORDER BY version DESC LIMIT 1"),
-    [ST_STAGE_APPEND] = ("INSERT INTO lead_stage (lead_id, seq, status, entered_at, dealer_id, actor, reason) "
-                         "VALUES (?1,?2,?3,?4,?5,?6,?7)"),
+    [ST_STAGE_APPEND] = ("INSERT INTO lead_stage (lead_id, seq, status, entered_at, dealer_id, owner_id, actor, "
+                         "reason) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"),
 };
 
 typedef struct sqlite_backend {
@@ -363,8 +364,9 @@ static int sb_iter_next(crm_backend_iter *it, void *record)
         r->status = (crm_lead_status)sqlite3_column_int(si->st, 2);
         r->entered_at = sqlite3_column_int64(si->st, 3);
         r->dealer_id = col_text(si->st, 4);
-        r->actor = col_text(si->st, 5);
-        r->reason = col_text(si->st, 6);
+        r->owner_id = col_text(si->st, 5);
+        r->actor = col_text(si->st, 6);
+        r->reason = col_text(si->st, 7);
     } else {
         crm_event *e = record;
         e->id = col_text(si->st, 0);
@@ -635,8 +637,9 @@ static int sb_stage_append(crm_backend *b, const crm_stage_record *r)
     sqlite3_bind_int(st, 3, (int)r->status);
     sqlite3_bind_int64(st, 4, r->entered_at);
     bind_text(st, 5, r->dealer_id);
-    bind_text(st, 6, r->actor);
-    bind_text(st, 7, r->reason);
+    bind_text(st, 6, r->owner_id);
+    bind_text(st, 7, r->actor);
+    bind_text(st, 8, r->reason);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -649,9 +652,9 @@ static int sb_stage_scan(crm_backend *b, const crm_scope *scope, const char *lea
     bool scoped = scope && scope->dealer_id;
     sqlite_iter *si;
     int rc = iter_make(s,
-                       scoped ? "SELECT lead_id, seq, status, entered_at, dealer_id, actor, reason "
+                       scoped ? "SELECT " STAGE_COLUMNS " "
                                 "FROM lead_stage WHERE lead_id = ?1 AND dealer_id = ?2 ORDER BY seq"
-                              : "SELECT lead_id, seq, status, entered_at, dealer_id, actor, reason "
+                              : "SELECT " STAGE_COLUMNS " "
                                 "FROM lead_stage WHERE lead_id = ?1 ORDER BY seq",
                        SCAN_STAGES, &si);
     if (rc)
@@ -659,6 +662,29 @@ static int sb_stage_scan(crm_backend *b, const crm_scope *scope, const char *lea
     sqlite3_bind_text(si->st, 1, lead_id, -1, SQLITE_TRANSIENT);
     if (scoped)
         sqlite3_bind_text(si->st, 2, scope->dealer_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
+static int sb_stage_scan_entered(crm_backend *b, const crm_scope *scope, crm_lead_status status, int64_t from,
+                                 int64_t to, crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    bool scoped = scope && scope->dealer_id;
+    sqlite_iter *si;
+    int rc = iter_make(s,
+                       scoped ? "SELECT " STAGE_COLUMNS " FROM lead_stage WHERE status = ?1 AND entered_at >= ?2 "
+                                "AND entered_at < ?3 AND dealer_id = ?4 ORDER BY entered_at"
+                              : "SELECT " STAGE_COLUMNS " FROM lead_stage WHERE status = ?1 AND entered_at >= ?2 "
+                                "AND entered_at < ?3 ORDER BY entered_at",
+                       SCAN_STAGES, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_int(si->st, 1, (int)status);
+    sqlite3_bind_int64(si->st, 2, from);
+    sqlite3_bind_int64(si->st, 3, to);
+    if (scoped)
+        sqlite3_bind_text(si->st, 4, scope->dealer_id, -1, SQLITE_TRANSIENT);
     *out = &si->parent;
     return 0;
 }
@@ -801,6 +827,7 @@ int crm_sqlite_backend_open(crm_backend **out, const char *path, const crm_db_op
     s->parent.model_get = sb_model_get;
     s->parent.stage_append = sb_stage_append;
     s->parent.stage_scan = sb_stage_scan;
+    s->parent.stage_scan_entered = sb_stage_scan_entered;
 
     bool memory = strcmp(path, ":memory:") == 0;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
