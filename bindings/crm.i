@@ -513,6 +513,22 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
 %newobject crmb_handle::eventsRaw;
 %newobject crmb_lead_iter::next_json;
 %newobject crmb_event_iter::next_json;
+%newobject crmb_handle::model_save;
+%newobject crmb_handle::model_load;
+%newobject crmb_handle::model_train_leads;
+%newobject crmb_handle::lead_score;
+%newobject crmb_handle::saveModel;
+%newobject crmb_handle::loadModel;
+%newobject crmb_handle::trainModel;
+%newobject crmb_handle::scoreLead;
+%newobject crmb_model_train_rows;
+%newobject crmb_handle::stages_json;
+%newobject crmb_handle::funnel_json;
+%newobject crmb_handle::route_json;
+%newobject crmb_handle::routeJson;
+%newobject crmb_handle::getFunnelJson;
+%newobject crmb_handle::getStagesJson;
+%newobject crmb_model_score_values;
 
 #if defined(SWIGPYTHON)
 
@@ -547,6 +563,26 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
         return crmb_db_leads($self, statuses, dealer_id, channel, created_from, created_to, limit);
     }
     crmb_event_iter *events(const char *entity_id) { return crmb_db_events($self, entity_id); }
+    char *model_save(const char *model_json) { return crmb_model_save($self, model_json); }
+    char *model_load(const char *name, int version) { return crmb_model_load($self, name, version); }
+    char *model_train_leads(const char *kind, const char *name, double holdout, int64_t seed,
+                            double l2, double alpha, int bins) {
+        return crmb_model_train_leads($self, kind, name, holdout, seed, l2, alpha, bins);
+    }
+    char *lead_score(const char *model_json, const char *id) { return crmb_lead_score($self, model_json, id); }
+    int64_t rescore_all(const char *model_json) { return crmb_lead_rescore_all($self, model_json); }
+    void transition(const char *id, const char *to, const char *reason, const char *dealer_id,
+                    const char *owner_id) {
+        crmb_lead_transition($self, id, to, reason, dealer_id, owner_id);
+    }
+    char *stages_json(const char *id) { return crmb_lead_stages_json($self, id); }
+    char *funnel_json(const char *by, int64_t created_from, int64_t created_to, int tz_offset_minutes) {
+        return crmb_funnel_json($self, by, created_from, created_to, tz_offset_minutes);
+    }
+    char *route_json(const char *rules_json, const char *ids_json) {
+        return crmb_route_json($self, rules_json, ids_json);
+    }
+    int64_t recycle(int64_t follow_up_ms) { return crmb_lead_recycle($self, follow_up_ms); }
     char *call(const char *op, const char *args_json) { return crmb_db_call($self, op, args_json); }
 }
 
@@ -570,6 +606,11 @@ static const char *crmb_version(void) { return crm_version(); }
 %}
 int crmb_lead_status_parse(const char *name);
 const char *crmb_lead_status_name(int status);
+%rename(train_rows) crmb_model_train_rows;
+%rename(score_values) crmb_model_score_values;
+char *crmb_model_train_rows(const char *data_json, const char *kind, const char *name, double holdout,
+                            int64_t seed, double l2, double alpha, int bins);
+char *crmb_model_score_values(const char *model_json, const char *values_json);
 %rename(_fail_for_test) crmb_fail_for_test;
 void crmb_fail_for_test(int code, const char *message);
 %newobject crmb_clean;
@@ -614,6 +655,16 @@ const char *crmb_match_default_config(void);
 %javamethodmodifiers crmb_handle::ingest "public synchronized";
 %javamethodmodifiers crmb_handle::getLeadJson "public synchronized";
 %javamethodmodifiers crmb_handle::getLead "public synchronized";
+%javamethodmodifiers crmb_handle::saveModel "public synchronized";
+%javamethodmodifiers crmb_handle::loadModel "public synchronized";
+%javamethodmodifiers crmb_handle::trainModel "public synchronized";
+%javamethodmodifiers crmb_handle::scoreLead "public synchronized";
+%javamethodmodifiers crmb_handle::rescoreAll "public synchronized";
+%javamethodmodifiers crmb_handle::transition "public synchronized";
+%javamethodmodifiers crmb_handle::getStagesJson "public synchronized";
+%javamethodmodifiers crmb_handle::getFunnelJson "public synchronized";
+%javamethodmodifiers crmb_handle::routeJson "public synchronized";
+%javamethodmodifiers crmb_handle::recycleOverdue "public synchronized";
 %javamethodmodifiers crmb_handle::call "private synchronized";
 %javamethodmodifiers crmb_lead_iter::nextLead "private";
 %javamethodmodifiers crmb_event_iter::nextEvent "private";
@@ -695,6 +746,22 @@ const char *crmb_match_default_config(void);
   /** The library's version. */
   public static String version() {
     return CrmNative.version();
+  }
+
+  /**
+   * Train a model on rows given as JSON: {"columns": [...], "kinds":
+   * ["category"|"number", ...], "rows": [[...], ...], "labels": [0|1, ...]}.
+   * Returns the model's document. kind "logistic" or "naive_bayes"; a
+   * negative holdout or seed, or 0 for l2, alpha or bins, keeps the default.
+   */
+  public static String trainRows(String dataJson, String kind, String name, double holdout, long seed,
+                                 double l2, double alpha, int bins) {
+    return CrmNative.trainRows(dataJson, kind, name, holdout, seed, l2, alpha, bins);
+  }
+
+  /** Score one row (a JSON array in the model's column order); the score as JSON. */
+  public static String scoreValues(String modelJson, String valuesJson) {
+    return CrmNative.scoreValues(modelJson, valuesJson);
   }
 
   /**
@@ -1029,6 +1096,48 @@ const char *crmb_match_default_config(void);
                              createdFrom, createdTo, limit);
     }
     crmb_event_iter *eventsRaw(const char *entityId) { return crmb_db_events($self, entityId); }
+    /** Store a model document (JSON) as the next version of its name; the saved document. */
+    char *saveModel(const char *modelJson) { return crmb_model_save($self, modelJson); }
+    /** A stored model's document; version 0 is the newest. */
+    char *loadModel(const char *name, int version) { return crmb_model_load($self, name, version); }
+    /**
+     * Train on the leads with an outcome; the model's document (not saved).
+     * kind "logistic" or "naive_bayes"; a negative holdout or seed, or 0 for
+     * l2, alpha or bins, keeps the default.
+     */
+    char *trainModel(const char *kind, const char *name, double holdout, int64_t seed,
+                     double l2, double alpha, int bins) {
+        return crmb_model_train_leads($self, kind, name, holdout, seed, l2, alpha, bins);
+    }
+    /** Score a stored lead and keep its score and grade; the score as JSON. */
+    char *scoreLead(const char *modelJson, const char *id) { return crmb_lead_score($self, modelJson, id); }
+    /** Rescore every lead in the scope; how many changed. */
+    int64_t rescoreAll(const char *modelJson) { return crmb_lead_rescore_all($self, modelJson); }
+    /**
+     * Move a lead to a state ("contacted", "lost", ...); reason (required for
+     * lost), dealerId and ownerId (on assignment) may be null.
+     */
+    void transition(const char *id, const char *to, const char *reason, const char *dealerId,
+                    const char *ownerId) {
+        crmb_lead_transition($self, id, to, reason, dealerId, ownerId);
+    }
+    /** The stages a lead went through, as a JSON array. */
+    char *getStagesJson(const char *id) { return crmb_lead_stages_json($self, id); }
+    /**
+     * The conversion funnel as JSON, grouped by "all", "channel", "campaign",
+     * "dealer", "model" or "month"; created bounds in Unix ms (0: none).
+     */
+    char *getFunnelJson(const char *by, int64_t createdFrom, int64_t createdTo, int tzOffsetMinutes) {
+        return crmb_funnel_json($self, by, createdFrom, createdTo, tzOffsetMinutes);
+    }
+    /**
+     * Route leads with rules (JSON): the ids in idsJson (a JSON array), or
+     * every new lead in the scope when null. A JSON array of {"id",
+     * "dealer_id", "owner_id", "reason"} or {"id", "error"}.
+     */
+    char *routeJson(const char *rulesJson, const char *idsJson) { return crmb_route_json($self, rulesJson, idsJson); }
+    /** Return leads not contacted within followUpMs of assignment to the recycle pool; how many. */
+    int64_t recycleOverdue(int64_t followUpMs) { return crmb_lead_recycle($self, followUpMs); }
     /** The customer side of the API as JSON in, JSON out (see the typed methods). */
     char *call(const char *op, const char *argsJson) { return crmb_db_call($self, op, argsJson); }
 }
@@ -1047,6 +1156,12 @@ const char *crmb_match_default_config(void);
 %inline %{
 static const char *crmb_version(void) { return crm_version(); }
 %}
+/* package-private (CrmNative is); Crm.trainRows / Crm.scoreValues are the public face */
+%rename(trainRows) crmb_model_train_rows;
+%rename(scoreValues) crmb_model_score_values;
+char *crmb_model_train_rows(const char *data_json, const char *kind, const char *name, double holdout,
+                            int64_t seed, double l2, double alpha, int bins);
+char *crmb_model_score_values(const char *model_json, const char *values_json);
 /* package-private (CrmNative is): for the tests of the exception mapping */
 %rename(failForTest) crmb_fail_for_test;
 void crmb_fail_for_test(int code, const char *message);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 /* ---- errors ---------------------------------------------------------------- */
 
 /*
@@ -850,6 +852,393 @@ const char *crmb_lead_status_name(int status)
 void crmb_fail_for_test(int code, const char *message)
 {
     fail_msg(code, "%s", message ? message : "");
+}
+
+/* ---- scoring (issue 4) ------------------------------------------------------- */
+
+static crm_model *model_of(const char *model_json)
+{
+    crm_model *m = NULL;
+    if (model_json == NULL)
+        fail_msg(CRM_EINVALID, "model: required");
+    else
+        check(crm_model_from_json(&m, model_json));
+    return m;
+}
+
+static char *model_text(crm_model *m)
+{
+    char *out = NULL;
+    if (m != NULL)
+        check(crm_model_to_json(&out, m));
+    crm_model_free(m);
+    return out;
+}
+
+static char *score_text(const crm_score *s)
+{
+    cJSON *o = cJSON_CreateObject(), *reasons = NULL;
+    int ok = o && cJSON_AddNumberToObject(o, "score", s->score) && cJSON_AddStringToObject(o, "grade", s->grade) &&
+             cJSON_AddNumberToObject(o, "probability", s->probability) &&
+             (reasons = cJSON_AddArrayToObject(o, "reasons")) != NULL;
+    for (size_t i = 0; ok && i < s->n_reasons; i++) {
+        cJSON *r = cJSON_CreateObject();
+        ok = r && cJSON_AddItemToArray(reasons, r);
+        if (!ok) {
+            cJSON_Delete(r);
+            break;
+        }
+        ok = cJSON_AddStringToObject(r, "group", s->reasons[i].group) &&
+             cJSON_AddStringToObject(r, "item", s->reasons[i].item) &&
+             cJSON_AddNumberToObject(r, "points", s->reasons[i].points);
+    }
+    char *text = ok ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (text == NULL)
+        fail_msg(CRM_ENOMEM, "out of memory");
+    return text;
+}
+
+static int train_options(crm_train_options *o, const char *kind, const char *name, double holdout, int64_t seed,
+                         double l2, double alpha, int bins)
+{
+    *o = (crm_train_options)CRM_TRAIN_OPTIONS_INIT;
+    if (kind == NULL || strcmp(kind, "logistic") == 0) {
+        o->kind = CRM_MODEL_LOGISTIC;
+    } else if (strcmp(kind, "naive_bayes") == 0) {
+        o->kind = CRM_MODEL_NAIVE_BAYES;
+    } else {
+        fail_msg(CRM_EINVALID, "kind: expected \"logistic\" or \"naive_bayes\", got '%.32s'", kind);
+        return -1;
+    }
+    o->name = name;
+    if (holdout >= 0)
+        o->holdout = holdout;
+    if (seed >= 0)
+        o->seed = (uint64_t)seed;
+    if (l2 > 0)
+        o->l2 = l2;
+    if (alpha > 0)
+        o->alpha = alpha;
+    if (bins > 0)
+        o->bins = bins;
+    return 0;
+}
+
+char *crmb_model_save(crmb_handle *h, const char *model_json)
+{
+    crm_db *db = open_db(h);
+    if (db == NULL)
+        return NULL;
+    crm_model *m = model_of(model_json);
+    if (m != NULL && check(crm_model_save(db, m)) != 0) {
+        crm_model_free(m);
+        return NULL;
+    }
+    return model_text(m);
+}
+
+char *crmb_model_load(crmb_handle *h, const char *name, int version)
+{
+    crm_db *db = open_db(h);
+    crm_model *m = NULL;
+    if (db == NULL)
+        return NULL;
+    if (check(crm_model_load(&m, db, name, version)) != 0)
+        return NULL;
+    return model_text(m);
+}
+
+char *crmb_model_train_leads(crmb_handle *h, const char *kind, const char *name, double holdout, int64_t seed,
+                             double l2, double alpha, int bins)
+{
+    crm_db *db = open_db(h);
+    crm_train_options o;
+    crm_model *m = NULL;
+    if (db == NULL || train_options(&o, kind, name, holdout, seed, l2, alpha, bins) != 0)
+        return NULL;
+    if (check(crm_model_train_leads(&m, db, &o)) != 0)
+        return NULL;
+    return model_text(m);
+}
+
+/* A JSON value as the text a dataset takes: strings as they are, numbers
+ * printed, null as missing. Writes into buf (for numbers). */
+static const char *cell_text(const cJSON *v, char *buf, size_t size, int *bad)
+{
+    if (cJSON_IsString(v))
+        return v->valuestring;
+    if (cJSON_IsNumber(v)) {
+        snprintf(buf, size, "%.17g", v->valuedouble);
+        return buf;
+    }
+    if (!cJSON_IsNull(v))
+        *bad = 1;
+    return NULL;
+}
+
+char *crmb_model_train_rows(const char *data_json, const char *kind, const char *name, double holdout,
+                            int64_t seed, double l2, double alpha, int bins)
+{
+    crm_train_options o;
+    if (train_options(&o, kind, name, holdout, seed, l2, alpha, bins) != 0)
+        return NULL;
+    cJSON *doc = data_json ? cJSON_Parse(data_json) : NULL;
+    const cJSON *cols = cJSON_GetObjectItemCaseSensitive(doc, "columns");
+    const cJSON *kinds = cJSON_GetObjectItemCaseSensitive(doc, "kinds");
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(doc, "rows");
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(doc, "labels");
+    int n = cJSON_GetArraySize(cols);
+    if (!cJSON_IsArray(cols) || !cJSON_IsArray(kinds) || !cJSON_IsArray(rows) || !cJSON_IsArray(labels) || n < 1 ||
+        n > 256 || cJSON_GetArraySize(kinds) != n || cJSON_GetArraySize(rows) != cJSON_GetArraySize(labels)) {
+        cJSON_Delete(doc);
+        fail_msg(CRM_EINVALID, "data: expected columns, kinds (as many), rows and labels (as many)");
+        return NULL;
+    }
+    const char *names[256];
+    crm_column_kind ks[256];
+    int i = 0, rc = 0;
+    for (const cJSON *c = cols->child, *k = kinds->child; c && k; c = c->next, k = k->next, i++) {
+        names[i] = cJSON_IsString(c) ? c->valuestring : NULL;
+        if (!cJSON_IsString(k) || (strcmp(k->valuestring, "category") && strcmp(k->valuestring, "number"))) {
+            fail_msg(CRM_EINVALID, "kinds[%d]: expected \"category\" or \"number\"", i);
+            rc = -1;
+            break;
+        }
+        ks[i] = strcmp(k->valuestring, "number") == 0 ? CRM_COLUMN_NUMBER : CRM_COLUMN_CATEGORY;
+    }
+    crm_dataset *ds = NULL;
+    if (rc == 0)
+        rc = check(crm_dataset_new(&ds, (size_t)n, names, ks));
+    char bufs[256][32];
+    i = 0;
+    for (const cJSON *r = rows->child, *y = labels->child; rc == 0 && r; r = r->next, y = y->next, i++) {
+        const char *values[256];
+        int bad = !cJSON_IsArray(r) || cJSON_GetArraySize(r) != n || !cJSON_IsNumber(y), j = 0;
+        for (const cJSON *v = bad ? NULL : r->child; v; v = v->next, j++)
+            values[j] = cell_text(v, bufs[j], sizeof bufs[j], &bad);
+        if (bad) {
+            fail_msg(CRM_EINVALID, "rows[%d]: expected %d strings, numbers or nulls and a 0/1 label", i, n);
+            rc = -1;
+        } else {
+            rc = check(crm_dataset_add_row(ds, values, (int)y->valuedouble));
+        }
+    }
+    crm_model *m = NULL;
+    if (rc == 0)
+        rc = check(crm_model_train(&m, ds, &o));
+    crm_dataset_free(ds);
+    cJSON_Delete(doc);
+    return rc == 0 ? model_text(m) : NULL;
+}
+
+char *crmb_model_score_values(const char *model_json, const char *values_json)
+{
+    crm_model *m = model_of(model_json);
+    if (m == NULL)
+        return NULL;
+    cJSON *doc = values_json ? cJSON_Parse(values_json) : NULL;
+    const char *values[256];
+    char bufs[256][32];
+    int n = 0, bad = !cJSON_IsArray(doc) || cJSON_GetArraySize(doc) > 256;
+    for (const cJSON *v = bad ? NULL : doc->child; v; v = v->next, n++)
+        values[n] = cell_text(v, bufs[n], sizeof bufs[n], &bad);
+    char *out = NULL;
+    crm_score s;
+    /* The library reads one value per feature: a shorter row is refused
+     * here, where its length is known. */
+    if (bad || n != (int)crm_model_feature_count(m))
+        fail_msg(CRM_EINVALID, "values: expected an array of %zu strings, numbers or nulls",
+                 crm_model_feature_count(m));
+    else if (check(crm_model_score_values(&s, m, values)) == 0)
+        out = score_text(&s);
+    cJSON_Delete(doc);
+    crm_model_free(m);
+    return out;
+}
+
+char *crmb_lead_score(crmb_handle *h, const char *model_json, const char *id)
+{
+    crm_db *db = open_db(h);
+    if (db == NULL)
+        return NULL;
+    crm_model *m = model_of(model_json);
+    char *out = NULL;
+    crm_score s;
+    if (m != NULL && check(crm_lead_score(&s, db, m, id)) == 0)
+        out = score_text(&s);
+    crm_model_free(m);
+    return out;
+}
+
+int64_t crmb_lead_rescore_all(crmb_handle *h, const char *model_json)
+{
+    crm_db *db = open_db(h);
+    if (db == NULL)
+        return -1;
+    crm_model *m = model_of(model_json);
+    size_t changed = 0;
+    int rc = m != NULL ? check(crm_lead_rescore_all(&changed, db, m)) : -1;
+    crm_model_free(m);
+    return rc == 0 ? (int64_t)changed : -1;
+}
+
+/* ---- lifecycle (issue 4) ------------------------------------------------------ */
+
+void crmb_lead_transition(crmb_handle *h, const char *id, const char *to, const char *reason,
+                          const char *dealer_id, const char *owner_id)
+{
+    crm_db *db = open_db(h);
+    crm_lead_status st;
+    if (db == NULL || check(crm_lead_status_parse(&st, to)) != 0)
+        return;
+    crm_transition t = CRM_TRANSITION_INIT;
+    t.reason = reason;
+    t.dealer_id = dealer_id;
+    t.owner_id = owner_id;
+    check(crm_lead_transition(db, id, st, &t));
+}
+
+static int add_time_or_null(cJSON *o, const char *name, int64_t t)
+{
+    char at[CRM_TIME_TEXT_SIZE];
+    if (t == 0)
+        return cJSON_AddNullToObject(o, name) != NULL;
+    crm_time_format(at, t);
+    return cJSON_AddStringToObject(o, name, at) != NULL;
+}
+
+char *crmb_lead_stages_json(crmb_handle *h, const char *id)
+{
+    crm_db *db = open_db(h);
+    crm_lead_stage *st = NULL;
+    size_t n = 0;
+    if (db == NULL || check(crm_lead_stages(&st, &n, db, id)) != 0)
+        return NULL;
+    cJSON *a = cJSON_CreateArray();
+    int ok = a != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        ok = o && cJSON_AddItemToArray(a, o);
+        if (!ok) {
+            cJSON_Delete(o);
+            break;
+        }
+        ok = cJSON_AddStringToObject(o, "status", crm_lead_status_name(st[i].status)) &&
+             add_time_or_null(o, "entered_at", st[i].entered_at) && add_time_or_null(o, "left_at", st[i].left_at) &&
+             cJSON_AddStringToObject(o, "actor", st[i].actor) &&
+             (st[i].reason ? cJSON_AddStringToObject(o, "reason", st[i].reason) != NULL
+                           : cJSON_AddNullToObject(o, "reason") != NULL);
+    }
+    char *text = ok ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    crm_free(st);
+    if (text == NULL)
+        fail_msg(CRM_ENOMEM, "out of memory");
+    return text;
+}
+
+char *crmb_funnel_json(crmb_handle *h, const char *by, int64_t created_from, int64_t created_to,
+                       int tz_offset_minutes)
+{
+    crm_db *db = open_db(h);
+    crm_funnel_options o = CRM_FUNNEL_OPTIONS_INIT;
+    crm_funnel *f = NULL;
+    char *out = NULL;
+    if (db == NULL || (by != NULL && check(crm_funnel_by_parse(&o.by, by)) != 0))
+        return NULL;
+    o.created_from = created_from;
+    o.created_to = created_to;
+    o.tz_offset_minutes = tz_offset_minutes;
+    if (check(crm_funnel_compute(&f, db, &o)) == 0)
+        check(crm_funnel_to_json(&out, f));
+    crm_funnel_free(f);
+    return out;
+}
+
+/* The ids to route: the given JSON array, or every new lead in scope. */
+static cJSON *route_ids(crm_db *db, const char *ids_json)
+{
+    if (ids_json != NULL) {
+        cJSON *a = cJSON_Parse(ids_json);
+        int ok = cJSON_IsArray(a);
+        for (const cJSON *v = ok ? a->child : NULL; v; v = v->next)
+            ok = ok && cJSON_IsString(v);
+        if (!ok) {
+            cJSON_Delete(a);
+            fail_msg(CRM_EINVALID, "ids: expected an array of lead ids");
+            return NULL;
+        }
+        return a;
+    }
+    crm_lead_filter f = CRM_LEAD_FILTER_INIT;
+    crm_iter *it = NULL;
+    const crm_lead *l;
+    cJSON *a = cJSON_CreateArray();
+    f.statuses = 1u << CRM_LEAD_NEW;
+    int rc = a ? check(crm_lead_iter_new(&it, db, &f)) : CRM_ENOMEM;
+    while (rc == 0 && (rc = check(crm_lead_next(&l, it))) == 0) {
+        cJSON *s = cJSON_CreateString(l->id);
+        if (!s || !cJSON_AddItemToArray(a, s)) {
+            cJSON_Delete(s);
+            rc = CRM_ENOMEM;
+        }
+    }
+    crm_iter_free(it);
+    if (rc != CRM_ITEROVER) {
+        if (rc == CRM_ENOMEM)
+            fail_msg(CRM_ENOMEM, "out of memory");
+        cJSON_Delete(a);
+        return NULL;
+    }
+    return a;
+}
+
+char *crmb_route_json(crmb_handle *h, const char *rules_json, const char *ids_json)
+{
+    crm_db *db = open_db(h);
+    crm_router *r = NULL;
+    if (db == NULL || rules_json == NULL || check(crm_router_new(&r, rules_json)) != 0) {
+        if (db != NULL && rules_json == NULL)
+            fail_msg(CRM_EINVALID, "rules: required");
+        return NULL;
+    }
+    cJSON *ids = route_ids(db, ids_json), *out = cJSON_CreateArray();
+    int ok = ids != NULL && out != NULL;
+    for (const cJSON *v = ok ? ids->child : NULL; ok && v; v = v->next) {
+        crm_route_result res;
+        int rc = crm_lead_route(&res, db, r, v->valuestring);
+        if (rc != 0 && rc != CRM_ECONFLICT && rc != CRM_ENOTFOUND && rc != CRM_EINVALID) {
+            check(rc);
+            ok = 0;
+            break;
+        }
+        cJSON *o = cJSON_CreateObject();
+        ok = o && cJSON_AddItemToArray(out, o) && cJSON_AddStringToObject(o, "id", v->valuestring);
+        if (ok && rc == 0)
+            ok = cJSON_AddStringToObject(o, "dealer_id", res.dealer_id) &&
+                 (res.owner_id[0] ? cJSON_AddStringToObject(o, "owner_id", res.owner_id) != NULL
+                                  : cJSON_AddNullToObject(o, "owner_id") != NULL) &&
+                 cJSON_AddStringToObject(o, "reason", res.reason);
+        else if (ok)
+            ok = cJSON_AddStringToObject(o, "error", crm_error_last()->message) != NULL;
+    }
+    char *text = ok ? cJSON_PrintUnformatted(out) : NULL;
+    if (ok && text == NULL)
+        fail_msg(CRM_ENOMEM, "out of memory");
+    cJSON_Delete(ids);
+    cJSON_Delete(out);
+    crm_router_free(r);
+    return text;
+}
+
+int64_t crmb_lead_recycle(crmb_handle *h, int64_t follow_up_ms)
+{
+    crm_db *db = open_db(h);
+    size_t n = 0;
+    if (db == NULL || check(crm_lead_recycle_overdue(&n, db, follow_up_ms)) != 0)
+        return -1;
+    return (int64_t)n;
 }
 
 char *crmb_clean(const char *kind, const char *raw)

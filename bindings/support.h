@@ -123,6 +123,60 @@ char *crmb_event_cursor_next_json(crmb_event_iter *c);
 void crmb_event_cursor_close(crmb_event_iter *c);
 void crmb_event_cursor_free(crmb_event_iter *c);
 
+/* ---- scoring (issue 4) ----------------------------------------------------- */
+/*
+ * Models cross as their JSON documents (what crm_model_to_json writes), and
+ * scores as JSON objects {"score", "grade", "probability", "reasons":
+ * [{"group", "item", "points"}]}: plain data both languages decode.
+ * Every char * returned is owned by the caller (crm_free); NULL on failure.
+ */
+
+/** Store a model document as the next version of its name; the saved document. */
+char *crmb_model_save(crmb_handle *h, const char *model_json);
+/** A stored model's document (version 0: the newest). */
+char *crmb_model_load(crmb_handle *h, const char *name, int version);
+/**
+ * Train on the stored outcomes (crm_model_train_leads); the model's document,
+ * not saved. kind: "logistic" or "naive_bayes"; name NULL for "default";
+ * holdout, l2, alpha, bins as crm_train_options (negative or 0: the default).
+ */
+char *crmb_model_train_leads(crmb_handle *h, const char *kind, const char *name, double holdout,
+                             int64_t seed, double l2, double alpha, int bins);
+/**
+ * Train on rows given as JSON: {"columns": [names], "kinds": ["category" |
+ * "number", ...], "rows": [[value, ...], ...], "labels": [0 | 1, ...]};
+ * values are strings, numbers or null. Options as crmb_model_train_leads.
+ */
+char *crmb_model_train_rows(const char *data_json, const char *kind, const char *name, double holdout,
+                            int64_t seed, double l2, double alpha, int bins);
+/** Score one row of values (a JSON array, in the model's column order). */
+char *crmb_model_score_values(const char *model_json, const char *values_json);
+/** Score a stored lead and keep its score and grade (crm_lead_score). */
+char *crmb_lead_score(crmb_handle *h, const char *model_json, const char *id);
+/** Rescore every lead in the scope; how many changed, -1 on failure. */
+int64_t crmb_lead_rescore_all(crmb_handle *h, const char *model_json);
+
+/* ---- lifecycle (issue 4) -------------------------------------------------- */
+
+/** Move a lead to the state named `to`; reason, dealer_id, owner_id may be NULL. */
+void crmb_lead_transition(crmb_handle *h, const char *id, const char *to, const char *reason,
+                          const char *dealer_id, const char *owner_id);
+/** A lead's stages as a JSON array of {"status", "entered_at", "left_at", "actor", "reason"}. */
+char *crmb_lead_stages_json(crmb_handle *h, const char *id);
+
+/** The funnel (crm_funnel_to_json) grouped by `by` ("all", "channel", ...). */
+char *crmb_funnel_json(crmb_handle *h, const char *by, int64_t created_from, int64_t created_to,
+                       int tz_offset_minutes);
+
+/**
+ * Route leads with rules (JSON) and one router for the call: the ids in
+ * ids_json (a JSON array), or every new lead in the scope when NULL. A JSON
+ * array of {"id", "dealer_id", "owner_id", "reason"} or {"id", "error"}.
+ */
+char *crmb_route_json(crmb_handle *h, const char *rules_json, const char *ids_json);
+/** crm_lead_recycle_overdue; how many, -1 on failure. */
+int64_t crmb_lead_recycle(crmb_handle *h, int64_t follow_up_ms);
+
 /* ---- work orders and SLAs (issue 6) --------------------------------------- */
 /*
  * Values cross as JSON text (owned by the caller, crm_free) or ids, so both

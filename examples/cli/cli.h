@@ -37,8 +37,16 @@ int cli_cmd_init(int argc, char **argv, cli_globals *g);
 int cli_cmd_import(int argc, char **argv, cli_globals *g);
 int cli_cmd_leads(int argc, char **argv, cli_globals *g);
 int cli_cmd_show(int argc, char **argv, cli_globals *g);
+int cli_cmd_model(int argc, char **argv, cli_globals *g);
+int cli_cmd_score(int argc, char **argv, cli_globals *g);
+int cli_cmd_status(int argc, char **argv, cli_globals *g);
+int cli_cmd_stages(int argc, char **argv, cli_globals *g);
+int cli_cmd_report(int argc, char **argv, cli_globals *g);        /* report.c: dispatches */
+int cli_cmd_report_funnel(int argc, char **argv, cli_globals *g); /* report.c */
+int cli_cmd_report_sla(int argc, char **argv, cli_globals *g);    /* workorders.c */
+int cli_cmd_route(int argc, char **argv, cli_globals *g);
+int cli_cmd_recycle(int argc, char **argv, cli_globals *g);
 int cli_cmd_wo(int argc, char **argv, cli_globals *g);
-int cli_cmd_report(int argc, char **argv, cli_globals *g);
 int cli_cmd_customer(int argc, char **argv, cli_globals *g);
 int cli_cmd_member(int argc, char **argv, cli_globals *g);
 int cli_cmd_points(int argc, char **argv, cli_globals *g);
@@ -88,6 +96,10 @@ int cli_common_opt(int argc, char **argv, int *i, cli_globals *g, const char *cm
 
 /* Is this argument an option (starts with '-' and is not "-")? */
 int cli_is_option(const char *arg);
+
+/* A whole file ("-": standard input) as a NUL-terminated string to free(),
+ * or NULL after reporting why on stderr. */
+char *cli_read_file(const char *path);
 
 /* Open the database named by the globals, apply scope and actor. */
 int cli_open_db(crm_db **out, const cli_globals *g, int create);

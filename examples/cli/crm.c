@@ -5,10 +5,12 @@
  *
  * This file holds the entry point, the global options, the shared
  * argument and message helpers, and the `init` command. The other commands
- * live in import.c, leads.c, workorders.c, customers.c, clean.c, dedupe.c and review.c.
+ * live in import.c, leads.c, workorders.c, customers.c, clean.c, dedupe.c,
+ * review.c, score.c, lifecycle.c, report.c and route.c.
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +25,6 @@ static const char main_usage[] =
     "  leads                list leads (text table or NDJSON)\n"
     "  show ID              show one lead with its audit history\n"
     "  wo SUBCOMMAND        work orders: create, assign, move, comment, show, list, escalate\n"
-    "  report sla           SLA analytics of work orders (JSON)\n"
     "  customer ACTION      resolve identities to customers, the 360 view, unmerge, consent\n"
     "  member ACTION        enrol members, show them, re-evaluate tiers\n"
     "  points ACTION        accrue, redeem, reverse, expire; the ledger\n"
@@ -33,6 +34,13 @@ static const char main_usage[] =
     "  clean [FILE|-]       clean lead documents (NDJSON) or single values\n"
     "  dedupe FILE|-        find duplicates in a CSV file of any columns\n"
     "  review               list, accept or reject possible duplicates\n"
+    "  model save|train|show  scoring models: store a document, train on outcomes, print\n"
+    "  score ID...|--all    score leads with a stored model (keeps score and grade)\n"
+    "  status ID STATE      move a lead through its lifecycle (contacted, lost, ...)\n"
+    "  stages ID            the stages a lead went through, with their times\n"
+    "  report funnel|sla    the conversion funnel of leads; SLA analytics of work orders\n"
+    "  route --rules FILE   route new leads to dealers and consultants, with reasons\n"
+    "  recycle --hours H    return leads not contacted in time to the recycle pool\n"
     "  help [COMMAND]       show this help or a command's help\n"
     "\n"
     "Global options (before the command; --db is also accepted after it):\n"
@@ -132,6 +140,44 @@ int cli_common_opt(int argc, char **argv, int *i, cli_globals *g, const char *cm
     return cli_opt(argc, argv, i, "--db", &g->db_path, cmd);
 }
 
+/* Read a whole file (or stdin for "-") into a NUL-terminated buffer. */
+char *cli_read_file(const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        cli_errorf("%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+        if (len + 1 < cap)
+            break;
+        char *p = realloc(buf, cap * 2);
+        if (!p) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = p;
+        cap *= 2;
+    }
+    if (buf)
+        buf[len] = '\0';
+    if (ferror(f)) {
+        cli_errorf("%s: read error", path);
+        free(buf);
+        buf = NULL;
+    }
+    if (f != stdin)
+        fclose(f);
+    if (!buf)
+        cli_errorf("%s: could not read", path);
+    return buf;
+}
+
 int cli_open_db(crm_db **out, const cli_globals *g, int create)
 {
     crm_db_options opts = CRM_DB_OPTIONS_INIT;
@@ -213,6 +259,12 @@ static const cli_command commands[] = {
     { "clean", cli_cmd_clean },
     { "dedupe", cli_cmd_dedupe },
     { "review", cli_cmd_review },
+    { "model", cli_cmd_model },
+    { "score", cli_cmd_score },
+    { "status", cli_cmd_status },
+    { "stages", cli_cmd_stages },
+    { "route", cli_cmd_route },
+    { "recycle", cli_cmd_recycle },
 };
 
 static const cli_command *find_command(const char *name)

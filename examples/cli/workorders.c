@@ -484,7 +484,7 @@ int cli_cmd_wo(int argc, char **argv, cli_globals *g)
     return cli_usage_error("wo", "unknown subcommand '%s'", argv[1]);
 }
 
-int cli_cmd_report(int argc, char **argv, cli_globals *g)
+int cli_cmd_report_sla(int argc, char **argv, cli_globals *g)
 {
     if (argc < 2 || cli_flag(argv[1], "--help") || cli_flag(argv[1], "-h")) {
         fputs(report_usage, argc < 2 ? stderr : stdout);

@@ -62,6 +62,10 @@ int crm__review_add(crm_db *db, const char *lead_id, const char *candidate_id, c
 
 int crm__tx_end(crm_db *db, int rc);
 
+/* Check an identifier or text a caller gives: 1..max bytes of UTF-8
+ * without control characters; the message names the field. */
+int crm__check_label(const char *field, const char *value, size_t max);
+
 /* Append an audit event stamped with the handle's clock and actor. */
 int crm__event_append(crm_db *db, const char *kind, const char *entity_type, const char *entity_id,
                       const char *dealer_id, const char *data_json);

@@ -82,6 +82,13 @@ static int check_backend(const crm_backend *b)
         REQUIRE(review_get)
         REQUIRE(review_list)
     }
+    if (b->version >= CRM_BACKEND_VERSION_SCORING) {
+        REQUIRE(model_put)
+        REQUIRE(model_get)
+        REQUIRE(stage_append)
+        REQUIRE(stage_scan)
+        REQUIRE(stage_scan_entered)
+    }
 #undef REQUIRE
     return 0;
 }
@@ -204,7 +211,7 @@ int crm__tx_end(crm_db *db, int rc)
 
 /* Checks an identifier given by a caller: printable ASCII or UTF-8 text
  * without control characters, 1..max bytes. */
-static int check_label(const char *field, const char *value, size_t max)
+int crm__check_label(const char *field, const char *value, size_t max)
 {
     size_t len = strlen(value);
     if (len == 0 || len > max)
@@ -223,7 +230,7 @@ int crm_db_set_scope(crm_db *db, const char *dealer_id)
         return crm_error_set(CRM_EINVALID, "db: required");
     char *copy = NULL;
     if (dealer_id) {
-        int rc = check_label("scope.dealer_id", dealer_id, CRM_DEALER_ID_MAX);
+        int rc = crm__check_label("scope.dealer_id", dealer_id, CRM_DEALER_ID_MAX);
         if (rc)
             return rc;
         if (!(copy = crm__strdup(dealer_id)))
@@ -250,7 +257,7 @@ int crm_db_set_actor(crm_db *db, const char *actor)
         return crm_error_set(CRM_EINVALID, "db: required");
     if (!actor)
         return crm_error_set(CRM_EINVALID, "actor: required");
-    int rc = check_label("actor", actor, CRM_ACTOR_MAX);
+    int rc = crm__check_label("actor", actor, CRM_ACTOR_MAX);
     if (rc)
         return rc;
     char *copy = crm__strdup(actor);

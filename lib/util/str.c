@@ -18,6 +18,14 @@ char *crm__strndup(const char *s, size_t len)
     return p;
 }
 
+uint32_t crm__hash_text(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
 bool crm__utf8_valid(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str, *end = s + len;

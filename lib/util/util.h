@@ -18,6 +18,9 @@ int crm__error_nomem(void);
 char *crm__strdup(const char *s);              /* NULL for NULL or no memory */
 char *crm__strndup(const char *s, size_t len);
 
+/* FNV-1a of a NUL-terminated string, for the core's small hash tables. */
+uint32_t crm__hash_text(const char *s);
+
 /* True when [s, s+len) is well-formed UTF-8 (no overlongs, no surrogates,
  * nothing above U+10FFFF). */
 bool crm__utf8_valid(const char *s, size_t len);

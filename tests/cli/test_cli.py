@@ -62,7 +62,8 @@ def loaded(db):
 
 # ---- options, help, exit codes ----
 
-COMMANDS = ["init", "import", "leads", "show", "customer", "member", "points", "tag", "segment", "vehicle"]
+COMMANDS = ["init", "import", "leads", "show", "customer", "member", "points", "tag", "segment", "vehicle",
+            "model", "score", "status", "stages", "report", "route", "recycle"]
 
 
 def test_version():
@@ -855,3 +856,152 @@ def test_import_match_and_review(db, tmp_path):
     run("review", "--status", "maybe", db=db, check=2)
     run("review", "--limit", "0", db=db, check=2)
     run("review", "accept", db=db, check=2)
+
+
+# ---- scoring: model save / train / show, score (issue 4) ----
+
+RULES = {
+    "type": "rules", "name": "default",
+    "groups": {
+        "channel": {"cap": 30, "points": {"walk_in": 30, "dcc": 20, "*": 5}},
+        "completeness": {"fields": {"name": 5, "city": 5}},
+        "intent": {"model": 10, "purchase_timeline": {"within_1m": 15}},
+    },
+}
+
+
+def ingest(db, *docs):
+    data = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs).encode()
+    run("import", "-", db=db, stdin=data, check=0)
+    return [l["id"] for l in leads_json(db)]
+
+
+def test_model_save_show_and_score(db, tmp_path):
+    ids = ingest(db,
+                 {"channel": "walk_in", "phone": "13800000001", "name": "王伟", "city": "上海",
+                  "model": "EX5", "purchase_timeline": "within_1m"},
+                 {"channel": "douyin", "phone": "13800000002"})
+    doc = tmp_path / "rules.json"
+    doc.write_text(json.dumps(RULES, ensure_ascii=False))
+    p = run("model", "save", doc, db=db, check=0)
+    assert "version: 1" in p.out and "kind: rules" in p.out
+    p = run("model", "save", "-", db=db, stdin=doc.read_bytes(), check=0)
+    assert "version: 2" in p.out
+    shown = json.loads(run("model", "show", "--json", db=db, check=0).out)
+    assert shown["version"] == 2 and shown["groups"]["channel"]["points"]["walk_in"] == 30
+    assert json.loads(run("model", "show", "default", "--version", "1", "--json", db=db, check=0).out)["version"] == 1
+
+    # 30 channel + 5 + 5 completeness + 10 model + 15 timeline = 65, grade B
+    p = run("score", "--json", ids[0], db=db, check=0)
+    s = json.loads(p.out)
+    assert (s["score"], s["grade"]) == (65, "B")
+    assert s["reasons"][0] == {"group": "channel", "item": "walk_in", "points": 30}
+    assert [r["points"] for r in s["reasons"]] == sorted((r["points"] for r in s["reasons"]), reverse=True)
+    stored = json.loads(run("show", "--json", ids[0], db=db, check=0).out)
+    assert (stored["score"], stored["grade"]) == (65, "B")
+    assert any(e["kind"] == "lead.scored" for e in stored["events"])
+
+    # --all: the other lead changes, the first one is already up to date
+    assert json.loads(run("score", "--all", "--json", db=db, check=0).out)["changed"] == 1
+    p = run("score", ids[1], db=db, check=0)
+    assert "score   5  grade D" in p.out and "channel: *" in p.out
+
+
+def test_model_errors(db, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"type":"rules","groups":{"channel":{"points":{"dcc":"ten"}}}}')
+    p = run("model", "save", bad, db=db, check=1)
+    assert "groups.channel.points.dcc: expected a number" in p.err
+    p = run("model", "show", "nothing", db=db, check=4)
+    assert "not found" in p.err
+    p = run("score", "--all", db=db, check=4)
+    p = run("score", db=db, check=2)
+    p = run("model", "fly", db=db, check=2)
+    p = run("model", "train", db=db, check=1)
+    assert "need both kinds" in p.err
+    good = tmp_path / "rules.json"
+    good.write_text(json.dumps(RULES))
+    run("model", "save", good, db=db, check=0)
+    p = run("score", MISSING_ID, db=db, check=4)
+    p = run("--dealer", "D1", "model", "save", good, db=db, check=1)
+    assert "OEM-wide" in p.err
+
+
+# ---- lifecycle: status / stages (issue 4) ----
+
+def test_status_moves_and_stages(db):
+    (lead_id,) = ingest(db, {"channel": "website", "phone": "13800000009"})
+    run("status", lead_id, "assigned", "--to-dealer", "D1", "--owner", "S-7", db=db, check=0)
+    p = run("status", lead_id, "contacted", db=db, check=0)
+    assert p.out.strip() == f"{lead_id}: contacted"
+    p = run("status", lead_id, "assigned", db=db, check=1)
+    assert "cannot go from contacted to assigned" in p.err
+    p = run("status", lead_id, "lost", db=db, check=1)
+    assert "transition.reason: required" in p.err
+    run("status", lead_id, "lost", "--reason", "已购竞品 \"X\"", db=db, check=0)
+    p = run("status", lead_id, "flying", db=db, check=2)
+    run("status", MISSING_ID, "contacted", db=db, check=4)
+    stages = [json.loads(l) for l in run("stages", "--json", lead_id, db=db, check=0).out.splitlines()]
+    assert [s["status"] for s in stages] == ["new", "assigned", "contacted", "lost"]
+    assert stages[-1]["reason"] == '已购竞品 "X"' and stages[-1]["duration_ms"] is None
+    assert all(isinstance(s["duration_ms"], int) for s in stages[:-1])
+    p = run("stages", lead_id, db=db, check=0)
+    assert p.out.splitlines()[-1].startswith("lost") and "(current)" in p.out
+    shown = json.loads(run("show", "--json", lead_id, db=db, check=0).out)
+    assert shown["status"] == "lost" and shown["dealer_id"] == "D1" and shown["owner_id"] == "S-7"
+    assert [e["kind"] for e in shown["events"]].count("lead.status") == 3
+
+
+def test_report_funnel(db):
+    ids = ingest(db, {"channel": "dcc", "phone": "13800000021"}, {"channel": "website", "phone": "13800000022"},
+                 {"channel": "website", "phone": "13800000023", "campaign": "双11, \"试驾\""})
+    run("status", ids[0], "assigned", db=db, check=0)
+    run("status", ids[0], "contacted", db=db, check=0)
+    run("status", ids[1], "lost", "--reason", "x", db=db, check=0)
+    p = run("report", "funnel", "--by", "channel", db=db, check=0)
+    lines = p.out.splitlines()
+    assert lines[0].split()[:3] == ["GROUP", "NEW", "ASSIGNED"]
+    assert lines[1].split()[:4] == ["dcc", "1", "1", "100.0%"]
+    doc = json.loads(run("report", "funnel", "--json", db=db, check=0).out)
+    row = doc["rows"][0]
+    assert doc["by"] == "all" and row["reached"]["new"] == 3 and row["reached"]["contacted"] == 1
+    assert row["lost"] == 1 and row["responded"] == 1
+    csv_text = run("report", "funnel", "--by", "campaign", "--csv", db=db, check=0).out
+    import csv as _csv
+    import io
+    table = list(_csv.reader(io.StringIO(csv_text)))
+    assert table[0][:3] == ["group", "new", "assigned"]
+    assert sorted(r[0] for r in table[1:]) == ["(none)", '双11, "试驾"']
+    run("report", "funnel", "--by", "week", db=db, check=2)
+    run("report", "sales", db=db, check=2)
+    run("report", "funnel", "--json", "--csv", db=db, check=2)
+
+
+# ---- routing and the recycle pool (issue 4) ----
+
+ROUTING = {"tz_offset_minutes": 480, "dealers": [
+    {"id": "D1", "regions": ["上海"], "capacity": 2, "consultants": [{"id": "S1", "capacity": 5}]},
+    {"id": "D9", "regions": ["*"], "capacity": 1}]}
+
+
+def test_route_and_recycle(db, tmp_path):
+    ids = ingest(db, *({"channel": "dcc", "phone": "1380000003%d" % i, "province": "上海"} for i in range(3)),
+                 {"channel": "dcc", "phone": "13800000040", "province": "西藏"})
+    rules = tmp_path / "routing.json"
+    rules.write_text(json.dumps(ROUTING, ensure_ascii=False))
+    p = run("route", "--rules", rules, "--json", db=db, check=3)  # one 上海 lead finds no room
+    out = [json.loads(l) for l in p.out.splitlines()]
+    assert [o.get("dealer_id") for o in out] == ["D1", "D1", None, "D9"]
+    assert out[0]["owner_id"] == "S1" and "territory 上海: D1" in out[0]["reason"]
+    assert "no dealer with room" in out[2]["error"]
+    assert "any-region dealers: D9" in out[3]["reason"]
+    stages = [json.loads(l) for l in run("stages", "--json", ids[0], db=db, check=0).out.splitlines()]
+    assert stages[1]["status"] == "assigned" and stages[1]["reason"] == out[0]["reason"]
+    p = run("recycle", "--hours", "24", db=db, check=0)
+    assert p.out.strip() == "recycled: 0"  # nothing is overdue yet
+    run("recycle", db=db, check=2)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"dealers":[{"id":"D1","regions":["x"],"capacity":0}]}')
+    p = run("route", "--rules", bad, db=db, check=1)
+    assert "dealers[0].capacity: expected a positive integer" in p.err
+    run("route", db=db, check=2)

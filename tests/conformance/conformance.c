@@ -400,6 +400,130 @@ static void gets_are_borrowed_until_the_next_call(void **state)
     assert_string_equal(out.dealer_id, "D1");
 }
 
+/* ---- scoring models (issue 4) ---- */
+
+static crm_model_record make_model(const char *name, int version, double auc)
+{
+    static char ids[8][CRM_ID_LEN + 1];
+    int slot = version % 8;
+    snprintf(ids[slot], sizeof ids[slot], "0190b000-0000-7000-8000-%012d", version);
+    crm_model_record r = {
+        .id = ids[slot],
+        .name = name,
+        .version = version,
+        .kind = "logistic",
+        .trained_at = T0 + version,
+        .saved_at = T0 + DAY + version,
+        .auc = auc,
+        .features = "[\"channel\",\"渠道\"]",
+        .body = "{\"type\":\"logistic\",\"name\":\"线索评分\"}",
+    };
+    return r;
+}
+
+static void assert_model_equal(const crm_model_record *a, const crm_model_record *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->name, b->name);
+    assert_int_equal(a->version, b->version);
+    assert_string_equal(a->kind, b->kind);
+    assert_int_equal(a->trained_at, b->trained_at);
+    assert_int_equal(a->saved_at, b->saved_at);
+    assert_true(a->auc == b->auc || (a->auc < 0 && b->auc < 0));
+    assert_string_equal(a->features, b->features);
+    assert_string_equal(a->body, b->body);
+}
+
+static void models_roundtrip_by_name_and_version(void **state)
+{
+    crm_backend *b = *state;
+    crm_model_record out;
+    assert_int_equal(b->model_get(b, "线索评分", 0, &out), CRM_ENOTFOUND);
+    crm_model_record v1 = make_model("线索评分", 1, 0.7812), v2 = make_model("线索评分", 2, -1),
+                     other = make_model("other", 7, 0.5);
+    assert_int_equal(b->model_put(b, &v1), 0);
+    assert_int_equal(b->model_put(b, &v2), 0);
+    assert_int_equal(b->model_put(b, &other), 0);
+    /* version 0 is the newest of the name; a given version is that one */
+    assert_int_equal(b->model_get(b, "线索评分", 0, &out), 0);
+    assert_model_equal(&v2, &out);
+    assert_int_equal(b->model_get(b, "线索评分", 1, &out), 0);
+    assert_model_equal(&v1, &out);
+    assert_int_equal(b->model_get(b, "other", 0, &out), 0);
+    assert_model_equal(&other, &out);
+    assert_int_equal(b->model_get(b, "线索评分", 3, &out), CRM_ENOTFOUND);
+    /* a taken (name, version) is refused and the stored one kept */
+    crm_model_record again = make_model("线索评分", 2, 0.9);
+    assert_int_equal(b->model_put(b, &again), CRM_EEXISTS);
+    assert_int_equal(b->model_get(b, "线索评分", 2, &out), 0);
+    assert_model_equal(&v2, &out);
+}
+
+static void models_roll_back_with_the_transaction(void **state)
+{
+    crm_backend *b = *state;
+    crm_model_record v1 = make_model("m", 1, 0.6);
+    assert_int_equal(b->tx_begin(b), 0);
+    assert_int_equal(b->model_put(b, &v1), 0);
+    assert_int_equal(b->tx_rollback(b), 0);
+    crm_model_record out;
+    assert_int_equal(b->model_get(b, "m", 0, &out), CRM_ENOTFOUND);
+}
+
+static void stages_append_and_scan_in_order(void **state)
+{
+    crm_backend *b = *state;
+    const char *lead = "0190a000-0000-7000-8000-000000000001";
+    crm_stage_record in[3] = {
+        { lead, 1, CRM_LEAD_ASSIGNED, T0 + 1, "D1", "S-1", "system", NULL },
+        { lead, 2, CRM_LEAD_CONTACTED, T0 + 2, "D1", "S-1", "sales:李", NULL },
+        { lead, 3, CRM_LEAD_LOST, T0 + 3, "D1", NULL, "sales:李", "已购竞品" },
+    };
+    crm_stage_record other = { "0190a000-0000-7000-8000-000000000002", 1, CRM_LEAD_ASSIGNED, T0, "D2", NULL, "x",
+                               "spam" };
+    assert_int_equal(b->stage_append(b, &in[2]), 0); /* stored out of order, read back by seq */
+    assert_int_equal(b->stage_append(b, &in[0]), 0);
+    assert_int_equal(b->stage_append(b, &in[1]), 0);
+    assert_int_equal(b->stage_append(b, &other), 0);
+    assert_int_equal(b->stage_append(b, &in[1]), CRM_EEXISTS);
+    crm_backend_iter *it;
+    assert_int_equal(b->stage_scan(b, &everything, lead, &it), 0);
+    crm_stage_record r;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(it->next(it, &r), 0);
+        assert_string_equal(r.lead_id, lead);
+        assert_int_equal(r.seq, i + 1);
+        assert_int_equal(r.status, in[i].status);
+        assert_int_equal(r.entered_at, in[i].entered_at);
+        assert_string_equal(r.dealer_id, "D1");
+        assert_str_or_null(r.owner_id, in[i].owner_id);
+        assert_string_equal(r.actor, in[i].actor);
+        assert_str_or_null(r.reason, in[i].reason);
+    }
+    assert_int_equal(it->next(it, &r), CRM_ITEROVER);
+    it->free(it);
+    /* another dealer's scope sees none of them */
+    const crm_scope d2 = { "D2" };
+    assert_int_equal(b->stage_scan(b, &d2, lead, &it), 0);
+    assert_int_equal(it->next(it, &r), CRM_ITEROVER);
+    it->free(it);
+    /* by status and time entered, across leads, oldest first */
+    assert_int_equal(b->stage_scan_entered(b, &everything, CRM_LEAD_ASSIGNED, T0, T0 + 2, &it), 0);
+    assert_int_equal(it->next(it, &r), 0);
+    assert_string_equal(r.dealer_id, "D2");
+    assert_int_equal(it->next(it, &r), 0);
+    assert_string_equal(r.owner_id, "S-1");
+    assert_int_equal(it->next(it, &r), CRM_ITEROVER);
+    it->free(it);
+    assert_int_equal(b->stage_scan_entered(b, &d2, CRM_LEAD_ASSIGNED, T0, T0 + 1, &it), 0);
+    assert_int_equal(it->next(it, &r), 0);
+    assert_int_equal(it->next(it, &r), CRM_ITEROVER);
+    it->free(it);
+    assert_int_equal(b->stage_scan_entered(b, &everything, CRM_LEAD_ASSIGNED, T0 + 2, T0 + 9, &it), 0);
+    assert_int_equal(it->next(it, &r), CRM_ITEROVER);
+    it->free(it);
+}
+
 /* ---- customers and identities (issue 5) ---- */
 
 static const char *cid(int n)
@@ -1210,6 +1334,9 @@ int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
         T(transactions_commit_roll_back_and_nest),
         T(a_failed_write_inside_a_transaction_keeps_it_usable),
         T(gets_are_borrowed_until_the_next_call),
+        T(models_roundtrip_by_name_and_version),
+        T(models_roll_back_with_the_transaction),
+        T(stages_append_and_scan_in_order),
         T(workorder_roundtrips_and_updates),
         T(workorder_get_honours_scope),
         T(workorder_scan_filters_and_orders),

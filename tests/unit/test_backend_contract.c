@@ -99,6 +99,32 @@ static int cb_event_scan(crm_backend *b, const crm_scope *s, const char *id, crm
     return cb_of(b)->inner->event_scan(cb_of(b)->inner, s, id, out);
 }
 
+static int cb_model_put(crm_backend *b, const crm_model_record *r)
+{
+    return cb_of(b)->inner->model_put(cb_of(b)->inner, r);
+}
+static int cb_model_get(crm_backend *b, const char *name, int version, crm_model_record *out)
+{
+    return cb_of(b)->inner->model_get(cb_of(b)->inner, name, version, out);
+}
+
+static int cb_stage_append(crm_backend *b, const crm_stage_record *r)
+{
+    return cb_of(b)->inner->stage_append(cb_of(b)->inner, r);
+}
+static int cb_stage_scan(crm_backend *b, const crm_scope *s, const char *id, crm_backend_iter **out)
+{
+    note_scope(cb_of(b), s);
+    return cb_of(b)->inner->stage_scan(cb_of(b)->inner, s, id, out);
+}
+
+static int cb_stage_scan_entered(crm_backend *b, const crm_scope *s, crm_lead_status st, int64_t from, int64_t to,
+                                 crm_backend_iter **out)
+{
+    note_scope(cb_of(b), s);
+    return cb_of(b)->inner->stage_scan_entered(cb_of(b)->inner, s, st, from, to, out);
+}
+
 static int cb_review_insert(crm_backend *b, const crm_match_review *r)
 {
     return cb_of(b)->inner->review_insert(cb_of(b)->inner, r);
@@ -142,6 +168,11 @@ static counting_backend *counting_new(void)
         .key_find = cb_key_find,
         .event_append = cb_event_append,
         .event_scan = cb_event_scan,
+        .model_put = cb_model_put,
+        .model_get = cb_model_get,
+        .stage_append = cb_stage_append,
+        .stage_scan = cb_stage_scan,
+        .stage_scan_entered = cb_stage_scan_entered,
         .review_insert = cb_review_insert,
         .review_update = cb_review_update,
         .review_get = cb_review_get,

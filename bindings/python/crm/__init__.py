@@ -8,7 +8,9 @@
             ...
 
 Leads and events are plain dicts, decoded from the library's JSON (times as
-ISO-8601 strings, attributes as a dict). Errors raise ``crm.Error``
+ISO-8601 strings, attributes as a dict). Scoring models are their JSON
+documents as dicts (``db.save_model``, ``db.train_model``, ``crm.train``),
+scores are dicts with score, grade, probability and reasons (``db.score``). Errors raise ``crm.Error``
 subclasses, one per library error code. See docs/python.md.
 """
 
@@ -33,6 +35,8 @@ from ._errors import (
 __all__ = [
     "open",
     "version",
+    "train",
+    "score_values",
     "check_rule",
     "check_vin",
     "clean",
@@ -159,6 +163,45 @@ def _decode_event(text):
         except ValueError:
             pass
     return event
+
+
+def _model_text(model):
+    if isinstance(model, dict):
+        return _json.dumps(model, ensure_ascii=False)
+    if isinstance(model, str):
+        return model
+    raise TypeError("a model must be a dict or a JSON str, not %s" % type(model).__name__)
+
+
+def _train_options(holdout, seed, l2, alpha, bins):
+    # The C layer reads a negative holdout or seed, or 0, as "the default".
+    return (-1.0 if holdout is None else float(holdout), -1 if seed is None else int(seed),
+            0.0 if l2 is None else float(l2), 0.0 if alpha is None else float(alpha),
+            0 if bins is None else int(bins))
+
+
+def train(columns, kinds, rows, labels, *, kind="logistic", name=None, holdout=None,
+          seed=None, l2=None, alpha=None, bins=None):
+    """Train a scoring model in C on any table; returns its document (a dict).
+
+    ``columns``: names; ``kinds``: "category" or "number" per column; ``rows``:
+    sequences of values (str, int, float or None for missing); ``labels``: 1
+    converted, 0 not. ``kind``: "logistic" (L2 logistic regression) or
+    "naive_bayes"; ``holdout``: fraction held back to measure ``auc``
+    (default 0.2); ``seed``: which rows; ``l2``: penalty (default 1);
+    ``alpha``: naive Bayes smoothing (default 1); ``bins``: quantile bins per
+    number (default 10).
+    """
+    data = {"columns": list(columns), "kinds": list(kinds),
+            "rows": [list(r) for r in rows], "labels": [int(y) for y in labels]}
+    text = _json.dumps(data, ensure_ascii=False)
+    return _json.loads(_core.train_rows(text, kind, name, *_train_options(holdout, seed, l2, alpha, bins)))
+
+
+def score_values(model, values):
+    """Score one row (values in the model's column order) with a trained
+    model; returns ``{"score", "grade", "probability", "reasons"}``."""
+    return _json.loads(_core.score_values(_model_text(model), _json.dumps(list(values), ensure_ascii=False)))
 
 
 def _doc(value):
@@ -348,6 +391,91 @@ class Db:
         elif isinstance(lead, (bytearray, memoryview)):
             lead = bytes(lead)
         return self._h.ingest(lead)
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def transition(self, lead_id, to, reason=None, dealer=None, owner=None):
+        """Move a lead to state ``to`` ("assigned", "contacted", "visited",
+        "test_drive", "ordered", "delivered", "lost", "invalid"). ``reason``
+        is required for lost; ``dealer`` and ``owner`` go with assignment.
+        A refused move raises ConflictError naming both states."""
+        self._h.transition(lead_id, to, reason, dealer, owner)
+
+    def stages(self, lead_id):
+        """The stages a lead went through, oldest first: dicts with status,
+        entered_at, left_at (None for the current one), actor, reason."""
+        return _json.loads(self._h.stages_json(lead_id))
+
+    def funnel(self, by="all", created_from=None, created_to=None, tz_offset_minutes=0):
+        """The conversion funnel, one row per group (``by``: "all",
+        "channel", "campaign", "dealer", "model" or "month").
+
+        Each row has: group; the leads that reached each stage (new,
+        assigned, ..., delivered; a skipped stage counts as reached);
+        conv_<stage> (from the stage before); lost, invalid; hours_<stage>
+        (mean time in the stage, None when nobody left it); responded and
+        avg_response_hours (assignment to first contact). Returns a pandas
+        DataFrame when pandas is installed, else a list of dicts.
+        """
+        doc = _json.loads(self._h.funnel_json(by, _to_ms(created_from, "created_from"),
+                                              _to_ms(created_to, "created_to"), int(tz_offset_minutes)))
+        rows = []
+        for r in doc["rows"]:
+            row = {"group": r["group"]}
+            row.update(r["reached"])
+            row.update({"conv_" + s: r["conversion"][s] for s in doc["stages"][1:]})
+            row.update({"lost": r["lost"], "invalid": r["invalid"]})
+            row.update({"hours_" + s: r["avg_stage_hours"][s] for s in doc["stages"]})
+            row.update({"responded": r["responded"], "avg_response_hours": r["avg_response_hours"]})
+            rows.append(row)
+        try:
+            import pandas
+        except ImportError:
+            return rows
+        return pandas.DataFrame(rows)
+
+    def route(self, rules, ids=None):
+        """Route leads with routing rules (dict or JSON text; see the user's
+        guide) and assign them: the given ids, or every new lead in the scope.
+        Returns one dict per lead: id, dealer_id, owner_id, reason, or id and
+        error when it could not be routed (no room left, not new)."""
+        ids_json = None if ids is None else _json.dumps(list(ids))
+        return _json.loads(self._h.route_json(_model_text(rules), ids_json))
+
+    def recycle(self, follow_up_hours):
+        """Return to the recycle pool (公海池) the assigned leads not contacted
+        within follow_up_hours of assignment; returns how many."""
+        return self._h.recycle(int(follow_up_hours * 3600 * 1000))
+
+    # -- scoring -----------------------------------------------------------
+
+    def save_model(self, model):
+        """Store a model document (dict or JSON text) as the next version of
+        its name; returns the saved document (with its version). Rule models
+        are written by hand (see docs/guide.md); trained ones come from
+        train_model or crm.train. PermissionDeniedError for a scoped handle."""
+        return _json.loads(self._h.model_save(_model_text(model)))
+
+    def load_model(self, name="default", version=0):
+        """A stored model's document; version 0 is the newest."""
+        return _json.loads(self._h.model_load(name, version))
+
+    def train_model(self, kind="logistic", name=None, holdout=None, seed=None,
+                    l2=None, alpha=None, bins=None):
+        """Train on the stored leads with an outcome (ordered or delivered:
+        converted; lost: not); returns the document, not saved. ``kind``:
+        "logistic" or "naive_bayes"; other options as crm.train."""
+        return _json.loads(self._h.model_train_leads(kind, name, *_train_options(holdout, seed, l2, alpha, bins)))
+
+    def score(self, lead_id, model):
+        """Score a stored lead with a model (dict or JSON text) and keep the
+        score and grade on it. Returns ``{"score", "grade", "probability",
+        "reasons": [{"group", "item", "points"}, ...]}``."""
+        return _json.loads(self._h.lead_score(_model_text(model), lead_id))
+
+    def rescore_all(self, model):
+        """Score every lead in the scope again; returns how many changed."""
+        return self._h.rescore_all(_model_text(model))
 
     def get(self, lead_id):
         """One lead as a dict; NotFoundError when missing or out of scope."""

@@ -41,12 +41,13 @@ extern "C" {
 #endif
 
 /** The version of struct crm_backend that this header declares. */
-#define CRM_BACKEND_VERSION 4
+#define CRM_BACKEND_VERSION 5
 
 /** The version that added each later part of the struct. */
 #define CRM_BACKEND_VERSION_WORKORDERS 2 /**< work orders, comments, events by kind */
 #define CRM_BACKEND_VERSION_CUSTOMERS 3  /**< customers, identities, members, points, tags, vehicles */
 #define CRM_BACKEND_VERSION_MATCHING 4   /**< the review queue of possible duplicates */
+#define CRM_BACKEND_VERSION_SCORING 5    /**< scoring models, lead stages (lifecycle) */
 
 /** What a read or a list may see. */
 typedef struct crm_scope {
@@ -59,7 +60,7 @@ struct crm_backend_iter {
     /**
      * Fill *record (a crm_lead, crm_event, crm_identity, crm_points_txn,
      * crm_points_use, crm_customer_facts, crm_tag_record,
-     * crm_tag_assignment, crm_vehicle_person or crm_customer, by the scan
+     * crm_tag_assignment, crm_vehicle_person, crm_customer or crm_stage_record, by the scan
      * that made the
      * iterator) with the next row, borrowed until the next call.
      * @return 0, CRM_ITEROVER, or an error
@@ -117,6 +118,31 @@ typedef struct crm_customer_facts {
 #define CRM_FACTS_LEADS 2u    /**< leads, model, channel, last_lead_at */
 #define CRM_FACTS_VEHICLES 4u /**< vehicles */
 
+/** A stored scoring model (issue 4): one version of a named model. */
+typedef struct crm_model_record {
+    const char *id;       /**< UUID of this version */
+    const char *name;
+    int version;          /**< 1, 2, ... per name */
+    const char *kind;     /**< "rules", "naive_bayes", "logistic" */
+    int64_t trained_at;   /**< Unix ms; 0 for rule models */
+    int64_t saved_at;     /**< Unix ms */
+    double auc;           /**< held-back AUC, or negative when none */
+    const char *features; /**< JSON array of the feature names ("[]" for rules) */
+    const char *body;     /**< the model's JSON document */
+} crm_model_record;
+
+/** One stage a lead entered (issue 4), as stored. */
+typedef struct crm_stage_record {
+    const char *lead_id;
+    int seq;                /**< 1, 2, ... per lead, in the order entered */
+    crm_lead_status status; /**< the stage entered */
+    int64_t entered_at;     /**< Unix ms */
+    const char *dealer_id;  /**< the lead's dealer after the transition, or NULL */
+    const char *owner_id;   /**< the lead's consultant after the transition, or NULL */
+    const char *actor;
+    const char *reason;     /**< why (required for lost), or NULL */
+} crm_stage_record;
+
 /** Called by key_find for each id that has the key; return non-zero to stop. */
 typedef int (*crm_backend_id_cb)(const char *id, void *payload);
 
@@ -166,9 +192,8 @@ struct crm_backend {
     int (*event_scan)(crm_backend *backend, const crm_scope *scope, const char *entity_id,
                       crm_backend_iter **out);
 
-    /* Later parts (customers and identities, members and points, tags,
-     * vehicles, work orders, aggregations) are appended here, each with a
-     * bump of CRM_BACKEND_VERSION. */
+    /* Later parts are appended below, each under the version that added
+     * it (CRM_BACKEND_VERSION_*), never inserted above. */
 
     /* ---- work orders (issue 6) ---- */
     /** Store a new work order; CRM_EEXISTS when the id is taken. */
@@ -285,6 +310,23 @@ struct crm_backend {
     /** Items within the scope with the status (-1: any), oldest first, at most limit. */
     int (*review_list)(crm_backend *backend, const crm_scope *scope, int status, int limit,
                        crm_backend_review_cb cb, void *payload);
+
+    /* ---- scoring models (issue 4) ---- */
+    /** Store a model version; CRM_EEXISTS when (name, version) is taken. */
+    int (*model_put)(crm_backend *backend, const crm_model_record *record);
+    /** Read a model into *out (borrowed): version 0 is the newest of the
+     * name; CRM_ENOTFOUND when missing. Models are OEM-wide: no scope. */
+    int (*model_get)(crm_backend *backend, const char *name, int version, crm_model_record *out);
+    /** Append a stage of a lead; CRM_EEXISTS when (lead_id, seq) is taken. */
+    int (*stage_append)(crm_backend *backend, const crm_stage_record *record);
+    /** Stream the stages of one lead in seq order (crm_stage_record rows);
+     * with scope->dealer_id set, only stages recorded under that dealer. */
+    int (*stage_scan)(crm_backend *backend, const crm_scope *scope, const char *lead_id,
+                      crm_backend_iter **out);
+    /** Stream the stages of one status entered in [from, to), any lead, in
+     * entered_at order (crm_stage_record rows); scoped like stage_scan. */
+    int (*stage_scan_entered)(crm_backend *backend, const crm_scope *scope, crm_lead_status status,
+                              int64_t from, int64_t to, crm_backend_iter **out);
 };
 
 /**

@@ -43,6 +43,10 @@ enum stmt_id {
     ST_KEY_PUT,
     ST_KEY_FIND,
     ST_EVENT_APPEND,
+    ST_MODEL_PUT,
+    ST_MODEL_GET,
+    ST_MODEL_GET_NEWEST,
+    ST_STAGE_APPEND,
     ST_CUSTOMER_INSERT,
     ST_CUSTOMER_UPDATE,
     ST_CUSTOMER_GET,
@@ -88,6 +92,9 @@ enum stmt_id {
     "dealer_id, owner_id, model, purchase_timeline, test_drive, status, score, grade, "         \
     "customer_id, attributes, created_at, updated_at"
 
+#define STAGE_COLUMNS "lead_id, seq, status, entered_at, dealer_id, owner_id, actor, reason"
+#define MODEL_COLUMNS "id, name, version, kind, trained_at, saved_at, auc, features, body"
+
 #define WO_COLUMNS                                                                              \
     "id, type, category, priority, channel, customer_id, lead_id, vin, dealer_id, queue, "      \
     "assignee, subject, description, attributes, status, created_at, updated_at, "              \
@@ -123,6 +130,13 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_KEY_FIND] = "SELECT entity_id FROM match_key WHERE kind=?1 AND key=?2 ORDER BY entity_id",
     [ST_EVENT_APPEND] = ("INSERT INTO event (id, at, kind, entity_type, entity_id, dealer_id, actor, data) "
                          "VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"),
+    [ST_MODEL_PUT] = ("INSERT INTO score_model (id, name, version, kind, trained_at, saved_at, auc, features, body) "
+                      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"),
+    [ST_MODEL_GET] = ("SELECT " MODEL_COLUMNS " FROM score_model WHERE name=?1 AND version=?2"),
+    [ST_MODEL_GET_NEWEST] = ("SELECT " MODEL_COLUMNS " FROM score_model WHERE name=?1 "
+                             "ORDER BY version DESC LIMIT 1"),
+    [ST_STAGE_APPEND] = ("INSERT INTO lead_stage (lead_id, seq, status, entered_at, dealer_id, owner_id, actor, "
+                         "reason) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"),
     [ST_WO_INSERT] = ("INSERT INTO workorder (" WO_COLUMNS ") VALUES "
                       "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24)"),
     [ST_WO_UPDATE] = ("UPDATE workorder SET type=?2, category=?3, priority=?4, channel=?5, customer_id=?6, "
@@ -598,7 +612,8 @@ typedef enum {
     SCAN_TAGS,
     SCAN_ASSIGNMENTS,
     SCAN_VEHICLE_PEOPLE,
-    SCAN_CUSTOMERS
+    SCAN_CUSTOMERS,
+    SCAN_STAGES
 } scan_kind;
 
 static void read_wo_row(sqlite3_stmt *st, crm_workorder *w);
@@ -625,6 +640,16 @@ static int sb_iter_next(crm_backend_iter *it, void *record)
         return fail(si->s, rc, "scan");
     if (si->kind == SCAN_LEADS) {
         read_lead_row(si->st, record);
+    } else if (si->kind == SCAN_STAGES) {
+        crm_stage_record *r = record;
+        r->lead_id = col_text(si->st, 0);
+        r->seq = sqlite3_column_int(si->st, 1);
+        r->status = (crm_lead_status)sqlite3_column_int(si->st, 2);
+        r->entered_at = sqlite3_column_int64(si->st, 3);
+        r->dealer_id = col_text(si->st, 4);
+        r->owner_id = col_text(si->st, 5);
+        r->actor = col_text(si->st, 6);
+        r->reason = col_text(si->st, 7);
     } else if (si->kind == SCAN_WORKORDERS) {
         read_wo_row(si->st, record);
     } else if (si->kind == SCAN_WO_COMMENTS) {
@@ -869,6 +894,67 @@ static int sb_event_append(crm_backend *b, const crm_event *e)
     return rc == SQLITE_DONE ? 0 : fail(s, rc, "event append");
 }
 
+/* ---- scoring models (issue 4) ------------------------------------------ */
+
+static int sb_model_put(crm_backend *b, const crm_model_record *m)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st;
+    int rc = stmt_get(s, ST_MODEL_PUT, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, m->id);
+    bind_text(st, 2, m->name);
+    sqlite3_bind_int(st, 3, m->version);
+    bind_text(st, 4, m->kind);
+    sqlite3_bind_int64(st, 5, m->trained_at);
+    sqlite3_bind_int64(st, 6, m->saved_at);
+    if (m->auc >= 0)
+        sqlite3_bind_double(st, 7, m->auc);
+    else
+        sqlite3_bind_null(st, 7);
+    bind_text(st, 8, m->features);
+    bind_text(st, 9, m->body);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "model put");
+}
+
+static int sb_model_get(crm_backend *b, const char *name, int version, crm_model_record *out)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st;
+    int rc = stmt_get(s, version ? ST_MODEL_GET : ST_MODEL_GET_NEWEST, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (version)
+        sqlite3_bind_int(st, 2, version);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->id = col_text(st, 0);
+        out->name = col_text(st, 1);
+        out->version = sqlite3_column_int(st, 2);
+        out->kind = col_text(st, 3);
+        out->trained_at = sqlite3_column_int64(st, 4);
+        out->saved_at = sqlite3_column_int64(st, 5);
+        out->auc = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_double(st, 6);
+        out->features = col_text(st, 7);
+        out->body = col_text(st, 8);
+        const char **fields[] = { &out->id, &out->name, &out->kind, &out->features, &out->body };
+        rc = own_row(s, fields, sizeof fields / sizeof fields[0]);
+    } else if (rc == SQLITE_DONE) {
+        rc = version ? crm_error_set(CRM_ENOTFOUND, "model %s version %d: not found", name, version)
+                     : crm_error_set(CRM_ENOTFOUND, "model %s: not found", name);
+    } else {
+        rc = fail(s, rc, "model get");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
 static int sb_event_scan(crm_backend *b, const crm_scope *scope, const char *entity_id,
                          crm_backend_iter **out)
 {
@@ -886,6 +972,72 @@ static int sb_event_scan(crm_backend *b, const crm_scope *scope, const char *ent
     sqlite3_bind_text(si->st, 1, entity_id, -1, SQLITE_TRANSIENT);
     if (scoped)
         sqlite3_bind_text(si->st, 2, scope->dealer_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
+/* ---- lead stages (issue 4) ------------------------------------------- */
+
+static int sb_stage_append(crm_backend *b, const crm_stage_record *r)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st;
+    int rc = stmt_get(s, ST_STAGE_APPEND, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, r->lead_id);
+    sqlite3_bind_int(st, 2, r->seq);
+    sqlite3_bind_int(st, 3, (int)r->status);
+    sqlite3_bind_int64(st, 4, r->entered_at);
+    bind_text(st, 5, r->dealer_id);
+    bind_text(st, 6, r->owner_id);
+    bind_text(st, 7, r->actor);
+    bind_text(st, 8, r->reason);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "stage append");
+}
+
+static int sb_stage_scan(crm_backend *b, const crm_scope *scope, const char *lead_id, crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    bool scoped = scope && scope->dealer_id;
+    sqlite_iter *si;
+    int rc = iter_make(s,
+                       scoped ? "SELECT " STAGE_COLUMNS " "
+                                "FROM lead_stage WHERE lead_id = ?1 AND dealer_id = ?2 ORDER BY seq"
+                              : "SELECT " STAGE_COLUMNS " "
+                                "FROM lead_stage WHERE lead_id = ?1 ORDER BY seq",
+                       SCAN_STAGES, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(si->st, 1, lead_id, -1, SQLITE_TRANSIENT);
+    if (scoped)
+        sqlite3_bind_text(si->st, 2, scope->dealer_id, -1, SQLITE_TRANSIENT);
+    *out = &si->parent;
+    return 0;
+}
+
+static int sb_stage_scan_entered(crm_backend *b, const crm_scope *scope, crm_lead_status status, int64_t from,
+                                 int64_t to, crm_backend_iter **out)
+{
+    sqlite_backend *s = self_of(b);
+    bool scoped = scope && scope->dealer_id;
+    sqlite_iter *si;
+    int rc = iter_make(s,
+                       scoped ? "SELECT " STAGE_COLUMNS " FROM lead_stage WHERE status = ?1 AND entered_at >= ?2 "
+                                "AND entered_at < ?3 AND dealer_id = ?4 ORDER BY entered_at"
+                              : "SELECT " STAGE_COLUMNS " FROM lead_stage WHERE status = ?1 AND entered_at >= ?2 "
+                                "AND entered_at < ?3 ORDER BY entered_at",
+                       SCAN_STAGES, &si);
+    if (rc)
+        return rc;
+    sqlite3_bind_int(si->st, 1, (int)status);
+    sqlite3_bind_int64(si->st, 2, from);
+    sqlite3_bind_int64(si->st, 3, to);
+    if (scoped)
+        sqlite3_bind_text(si->st, 4, scope->dealer_id, -1, SQLITE_TRANSIENT);
     *out = &si->parent;
     return 0;
 }
@@ -1900,6 +2052,11 @@ int crm_sqlite_backend_open(crm_backend **out, const char *path, const crm_db_op
     s->parent.key_find = sb_key_find;
     s->parent.event_append = sb_event_append;
     s->parent.event_scan = sb_event_scan;
+    s->parent.model_put = sb_model_put;
+    s->parent.model_get = sb_model_get;
+    s->parent.stage_append = sb_stage_append;
+    s->parent.stage_scan = sb_stage_scan;
+    s->parent.stage_scan_entered = sb_stage_scan_entered;
     s->parent.workorder_insert = sb_wo_insert;
     s->parent.workorder_update = sb_wo_update;
     s->parent.workorder_get = sb_wo_get;

@@ -1,0 +1,437 @@
+/* Scoring: rule models (points, caps, decay, grades, reasons), validation
+ * with JSON paths, trained models (naive Bayes, logistic), their JSON,
+ * AUC, models in the database and scores written back to leads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "helpers.h"
+
+#define T0 1767225600000LL /* 2026-01-01T00:00:00Z */
+#define DAY 86400000LL
+
+static const char *const RULES =
+    "{\"type\":\"rules\",\"name\":\"默认\",\"groups\":{"
+    "\"channel\":{\"cap\":30,\"points\":{\"walk_in\":30,\"dcc\":20,\"*\":5}},"
+    "\"completeness\":{\"fields\":{\"name\":5,\"email\":5,\"city\":5}},"
+    "\"intent\":{\"cap\":25,\"model\":10,\"test_drive\":10,\"budget\":5,"
+    "\"purchase_timeline\":{\"within_1m\":15,\"1_3m\":10}},"
+    "\"engagement\":{\"cap\":20,\"half_life_days\":7,\"points\":{\"brochure\":8,\"call\":6}},"
+    "\"recency\":{\"points\":10,\"half_life_days\":2}}}";
+
+static crm_model *load(const char *json)
+{
+    crm_model *m = NULL;
+    int rc = crm_model_from_json(&m, json);
+    if (rc)
+        fail_msg("model refused: %s", crm_error_last()->message);
+    return m;
+}
+
+static const crm_score_reason *find_reason(const crm_score *s, const char *group, const char *item)
+{
+    for (size_t i = 0; i < s->n_reasons; i++)
+        if (strcmp(s->reasons[i].group, group) == 0 && strcmp(s->reasons[i].item, item) == 0)
+            return &s->reasons[i];
+    return NULL;
+}
+
+static void rules_add_points_cap_groups_and_explain(void **state)
+{
+    (void)state;
+    crm_model *m = load(RULES);
+    assert_int_equal(crm_model_get_kind(m), CRM_MODEL_RULES);
+    assert_string_equal(crm_model_name(m), "默认");
+    crm_lead l = { .channel = "walk_in", .name = "王", .city = "上海", .model = "EX5",
+                   .purchase_timeline = CRM_TIMELINE_WITHIN_1M, .test_drive = CRM_YES, .created_at = T0 };
+    crm_engagement e[3] = { { "brochure", T0 - 7 * DAY }, { "brochure", T0 }, { "unknown", T0 } };
+    crm_lead_signals sig = CRM_LEAD_SIGNALS_INIT;
+    sig.budget = 200000;
+    sig.engagements = e;
+    sig.n_engagements = 3;
+    crm_score s;
+    /* Hand computed at now = created + 2 days: channel 30; completeness
+     * name 5 + city 5; intent 10 + 10 + 15 + 5 = 40, capped to 25 (-15);
+     * engagement: the brochures are 9 and 2 days old; recency 10 after
+     * one half-life = 5. Total 30 + 10 + 25 + 9.85 + 5 = 79.85. */
+    assert_int_equal(crm_model_score_lead(&s, m, &l, &sig, T0 + 2 * DAY), 0);
+    assert_int_equal(s.score, 80); /* brochure: 8 * 2^(-9/7) + 8 * 2^(-2/7) = 3.28 + 6.57 */
+    assert_string_equal(s.grade, "A");
+    const crm_score_reason *r = find_reason(&s, "intent", "cap");
+    assert_non_null(r);
+    assert_true(fabs(r->points + 15) < 1e-9);
+    r = find_reason(&s, "engagement", "brochure");
+    assert_non_null(r);
+    assert_true(fabs(r->points - (8 * exp2(-9.0 / 7) + 8 * exp2(-2.0 / 7))) < 1e-9);
+    r = find_reason(&s, "recency", "created_at");
+    assert_true(fabs(r->points - 5) < 1e-9);
+    assert_non_null(find_reason(&s, "channel", "walk_in"));
+    assert_null(find_reason(&s, "completeness", "email"));
+    /* contributions largest first, and they add up to the score */
+    double sum = 0;
+    for (size_t i = 0; i < s.n_reasons; i++) {
+        sum += s.reasons[i].points;
+        if (i)
+            assert_true(s.reasons[i - 1].points >= s.reasons[i].points);
+    }
+    assert_int_equal((int)floor(sum + 0.5), s.score);
+    assert_string_equal(s.reasons[0].item, "walk_in");
+    assert_string_equal(s.reasons[s.n_reasons - 1].item, "cap");
+
+    /* Another channel falls back to "*"; an empty lead scores only that. */
+    crm_lead bare = { .channel = "douyin", .test_drive = CRM_UNKNOWN, .created_at = T0 - 100 * DAY };
+    assert_int_equal(crm_model_score_lead(&s, m, &bare, NULL, T0), 0);
+    assert_int_equal(s.score, 5);
+    assert_string_equal(s.grade, "D");
+    assert_string_equal(s.reasons[0].item, "*");
+    crm_model_free(m);
+}
+
+static void rules_grades_follow_the_bands(void **state)
+{
+    (void)state;
+    crm_model *m = load("{\"type\":\"rules\",\"grades\":{\"A\":30,\"B\":20,\"C\":10},"
+                        "\"groups\":{\"channel\":{\"points\":{\"a\":30,\"b\":29,\"c\":20,\"d\":10,\"e\":9}}}}");
+    static const char *const ch[] = { "a", "b", "c", "d", "e" };
+    static const char *const want[] = { "A", "B", "B", "C", "D" };
+    for (int i = 0; i < 5; i++) {
+        crm_lead l = { .channel = ch[i], .created_at = T0 };
+        crm_score s;
+        assert_int_equal(crm_model_score_lead(&s, m, &l, NULL, T0), 0);
+        assert_string_equal(s.grade, want[i]);
+    }
+    /* The document comes back with its grades and groups. */
+    char *json;
+    assert_int_equal(crm_model_to_json(&json, m), 0);
+    assert_non_null(strstr(json, "\"grades\":{\"A\":30,\"B\":20,\"C\":10}"));
+    crm_model *again = load(json);
+    crm_free(json);
+    crm_model_free(again);
+    crm_model_free(m);
+}
+
+static void bad_documents_name_the_path(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json, *needle;
+    } cases[] = {
+        { "[]", "model: expected a JSON object" },
+        { "{\"type\":\"magic\"}", "type: expected" },
+        { "{\"type\":\"rules\"}", "groups: expected an object" },
+        { "{\"type\":\"rules\",\"groups\":{\"colour\":{}}}", "groups.colour: unknown group" },
+        { "{\"type\":\"rules\",\"groups\":{\"channel\":{\"points\":{\"dcc\":\"ten\"}}}}",
+          "groups.channel.points.dcc: expected a number" },
+        { "{\"type\":\"rules\",\"groups\":{\"channel\":{\"cap\":-1}}}", "groups.channel.cap:" },
+        { "{\"type\":\"rules\",\"groups\":{\"completeness\":{\"fields\":{\"shoe\":5}}}}",
+          "groups.completeness.fields.shoe: not a lead field" },
+        { "{\"type\":\"rules\",\"groups\":{\"intent\":{\"purchase_timeline\":{\"soon\":5}}}}",
+          "groups.intent.purchase_timeline.soon: unknown timeline" },
+        { "{\"type\":\"rules\",\"groups\":{\"engagement\":{\"half_life_days\":0}}}",
+          "groups.engagement.half_life_days:" },
+        { "{\"type\":\"rules\",\"groups\":{\"recency\":{\"points\":5}}}", "groups.recency.half_life_days: required" },
+        { "{\"type\":\"rules\",\"groups\":{\"intent\":{\"color\":5}}}", "groups.intent.color: unknown member" },
+        { "{\"type\":\"rules\",\"grades\":{\"A\":50,\"B\":60},\"groups\":{}}", "grades: expected A > B > C" },
+        { "{\"type\":\"rules\",\"grades\":{\"E\":5},\"groups\":{}}", "grades.E: unknown grade" },
+        { "{\"type\":\"rules\",\"name\":\"\",\"groups\":{}}", "name:" },
+        { "{\"type\":\"logistic\",\"bias\":0,\"features\":[]}", "features: expected" },
+        { "{\"type\":\"logistic\",\"bias\":0,\"features\":[{\"name\":\"x\",\"kind\":\"number\","
+          "\"cuts\":[2,1],\"weights\":[0,0,0],\"missing\":0,\"baseline\":0}]}",
+          "features[0].cuts[1]: expected a number above" },
+        { "{\"type\":\"naive_bayes\",\"bias\":0,\"features\":[{\"name\":\"c\",\"kind\":\"category\","
+          "\"values\":[\"a\"],\"weights\":[0,1],\"other\":0,\"baseline\":0}]}",
+          "features[0].weights: expected an array of 1 numbers" },
+        { "{\"type\":\"logistic\",\"bias\":0,\"auc\":2,\"features\":[]}", "auc:" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        crm_model *m = (crm_model *)0x1;
+        int rc = crm_model_from_json(&m, cases[i].json);
+        if (rc != CRM_EINVALID || !strstr(crm_error_last()->message, cases[i].needle))
+            fail_msg("case %zu: rc %d, message '%s', wanted '%s'", i, rc, crm_error_last()->message, cases[i].needle);
+        assert_null(m);
+    }
+}
+
+static void auc_matches_hand_computation(void **state)
+{
+    (void)state;
+    double auc;
+    const double s1[] = { 0.1, 0.4, 0.35, 0.8 };
+    const int y1[] = { 0, 0, 1, 1 };
+    assert_int_equal(crm_roc_auc(&auc, s1, y1, 4), 0);
+    assert_true(fabs(auc - 0.75) < 1e-12);
+    const double s2[] = { 0.5, 0.5, 0.2 };
+    const int y2[] = { 1, 0, 0 };
+    assert_int_equal(crm_roc_auc(&auc, s2, y2, 3), 0); /* tie counts one half: (0.5 + 1) / 2 */
+    assert_true(fabs(auc - 0.75) < 1e-12);
+    assert_crm_error(crm_roc_auc(&auc, s2, y1, 1), CRM_EINVALID, "both 0 and 1");
+}
+
+/* A small deterministic random source for generated data. */
+static uint32_t rnd(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(*s >> 33);
+}
+
+/* Rows where channel decides most and age a little: walk-ins convert 60 %,
+ * website leads 10 %, people of 50 and over 10 points more; a few channels
+ * are missing. */
+static crm_dataset *make_dataset(size_t n)
+{
+    static const char *const names[] = { "channel", "age" };
+    static const crm_column_kind kinds[] = { CRM_COLUMN_CATEGORY, CRM_COLUMN_NUMBER };
+    crm_dataset *ds;
+    uint64_t seed = 7;
+    assert_int_equal(crm_dataset_new(&ds, 2, names, kinds), 0);
+    for (size_t i = 0; i < n; i++) {
+        char age[16];
+        unsigned a = 20 + rnd(&seed) % 40;
+        snprintf(age, sizeof age, "%u", a);
+        bool walk = rnd(&seed) % 2;
+        unsigned p = (walk ? 60 : 10) + (a >= 50 ? 10 : 0);
+        int y = rnd(&seed) % 100 < p;
+        const char *values[] = { rnd(&seed) % 50 == 0 ? NULL : walk ? "walk_in" : "website", age };
+        assert_int_equal(crm_dataset_add_row(ds, values, y), 0);
+    }
+    return ds;
+}
+
+static void dataset_refuses_bad_rows(void **state)
+{
+    (void)state;
+    crm_dataset *ds = make_dataset(10);
+    const char *bad[] = { "dcc", "forty" };
+    assert_crm_error(crm_dataset_add_row(ds, bad, 1), CRM_EINVALID, "row 10, column age: expected a number");
+    const char *ok[] = { "dcc", "40" };
+    assert_crm_error(crm_dataset_add_row(ds, ok, 2), CRM_EINVALID, "label: expected 0 or 1");
+    assert_int_equal(crm_dataset_rows(ds), 10);
+    crm_dataset_free(ds);
+    static const char *const dup[] = { "a", "a" };
+    static const crm_column_kind kinds[] = { CRM_COLUMN_CATEGORY, CRM_COLUMN_NUMBER };
+    assert_crm_error(crm_dataset_new(&ds, 2, dup, kinds), CRM_EINVALID, "names[1]: 'a' repeats names[0]");
+}
+
+static void trained_models_rank_and_explain(void **state)
+{
+    (void)state;
+    crm_dataset *ds = make_dataset(4000);
+    static const crm_model_kind kinds[] = { CRM_MODEL_NAIVE_BAYES, CRM_MODEL_LOGISTIC };
+    for (int k = 0; k < 2; k++) {
+        crm_train_options o = CRM_TRAIN_OPTIONS_INIT;
+        o.kind = kinds[k];
+        o.name = "试驾";
+        crm_model *m;
+        assert_int_equal(crm_model_train(&m, ds, &o), 0);
+        assert_int_equal(crm_model_get_kind(m), kinds[k]);
+        assert_true(crm_model_auc(m) > 0.75); /* channel alone gives about 0.8 */
+        const char *walk[] = { "walk_in", "35" }, *web[] = { "website", "35" }, *odd[] = { "never_seen", "abc" };
+        crm_score a, b, c;
+        assert_int_equal(crm_model_score_values(&a, m, walk), 0);
+        assert_int_equal(crm_model_score_values(&b, m, web), 0);
+        assert_int_equal(crm_model_score_values(&c, m, odd), 0);
+        assert_true(a.probability > 0.4 && a.probability < 0.8);
+        if (!(b.probability < 0.2))
+            fail_msg("%s: website %f", crm_model_kind_name(kinds[k]), b.probability);
+        assert_int_equal(a.score, (int)floor(a.probability * 100 + 0.5));
+        /* the top positive reason of a walk-in is its channel, the top
+         * negative reason of a website lead is its channel */
+        assert_string_equal(a.reasons[0].group, "channel");
+        assert_string_equal(a.reasons[0].item, "walk_in");
+        assert_true(a.reasons[0].points > 0);
+        const crm_score_reason *neg = find_reason(&b, "channel", "website");
+        assert_non_null(neg);
+        assert_true(neg->points < 0);
+        assert_true(c.probability > 0 && c.probability < 1);
+        assert_non_null(find_reason(&c, "age", "(missing)") || find_reason(&c, "channel", "(other)") ? &c : NULL);
+
+        /* The JSON form scores the same. */
+        char *json;
+        assert_int_equal(crm_model_to_json(&json, m), 0);
+        crm_model *back = load(json);
+        crm_free(json);
+        crm_score a2;
+        assert_int_equal(crm_model_score_values(&a2, back, walk), 0);
+        assert_true(fabs(a2.probability - a.probability) < 1e-9);
+        assert_string_equal(crm_model_name(back), "试驾");
+        assert_true(fabs(crm_model_auc(back) - crm_model_auc(m)) < 1e-12);
+        crm_model_free(back);
+        crm_model_free(m);
+    }
+    /* Options are checked. */
+    crm_train_options o = CRM_TRAIN_OPTIONS_INIT;
+    crm_model *m;
+    o.bins = 1;
+    assert_crm_error(crm_model_train(&m, ds, &o), CRM_EINVALID, "options.bins");
+    o = (crm_train_options)CRM_TRAIN_OPTIONS_INIT;
+    o.holdout = 1;
+    assert_crm_error(crm_model_train(&m, ds, &o), CRM_EINVALID, "options.holdout");
+    crm_dataset_free(ds);
+}
+
+static void training_is_deterministic(void **state)
+{
+    (void)state;
+    crm_dataset *ds = make_dataset(1000);
+    char *j1, *j2;
+    crm_model *m1, *m2;
+    assert_int_equal(crm_model_train(&m1, ds, NULL), 0);
+    assert_int_equal(crm_model_train(&m2, ds, NULL), 0);
+    assert_int_equal(crm_model_to_json(&j1, m1), 0);
+    assert_int_equal(crm_model_to_json(&j2, m2), 0);
+    assert_string_equal(j1, j2);
+    crm_free(j1);
+    crm_free(j2);
+    crm_model_free(m1);
+    crm_model_free(m2);
+    crm_dataset_free(ds);
+}
+
+/* ---- in the database ---- */
+
+static int setup_memory(void **state)
+{
+    crm_db *db;
+    if (crm_db_open(&db, ":memory:", NULL) != 0)
+        return -1;
+    crm_db_set_time(db, T0);
+    *state = db;
+    return 0;
+}
+
+static int teardown_db(void **state)
+{
+    crm_db_close(*state);
+    return 0;
+}
+
+static void set_status(crm_db *db, const char *id, crm_lead_status st)
+{
+    crm_lead *l;
+    assert_int_equal(crm_lead_get(&l, db, id), 0);
+    l->status = st;
+    assert_int_equal(db->backend->lead_update(db->backend, l), 0);
+    crm_lead_free(l);
+}
+
+static void models_are_saved_by_version(void **state)
+{
+    crm_db *db = *state;
+    crm_model *m = load(RULES), *got;
+    assert_crm_error(crm_model_load(&got, db, "默认", 0), CRM_ENOTFOUND, "not found");
+    assert_int_equal(crm_model_save(db, m), 0);
+    assert_int_equal(crm_model_version(m), 1);
+    assert_int_equal(crm_model_save(db, m), 0);
+    assert_int_equal(crm_model_version(m), 2);
+    assert_int_equal(crm_model_load(&got, db, "默认", 0), 0);
+    assert_int_equal(crm_model_version(got), 2);
+    crm_model_free(got);
+    assert_int_equal(crm_model_load(&got, db, "默认", 1), 0);
+    assert_int_equal(crm_model_version(got), 1);
+    crm_model_free(got);
+    /* a dealer's handle may not change OEM-wide models */
+    assert_int_equal(crm_db_set_scope(db, "D1"), 0);
+    assert_crm_error(crm_model_save(db, m), CRM_EPERM, "OEM-wide");
+    assert_int_equal(crm_model_version(m), 2);
+    crm_model_free(m);
+}
+
+static void leads_are_scored_and_rescored(void **state)
+{
+    crm_db *db = *state;
+    crm_ingest_result r1, r2;
+    assert_int_equal(crm_lead_ingest(&r1, db,
+                                     "{\"channel\":\"walk_in\",\"phone\":\"13800000001\",\"name\":\"王\","
+                                     "\"attributes\":{\"budget\":300000,\"engagements\":[{\"kind\":\"call\","
+                                     "\"at\":\"2026-01-01T00:00:00Z\"},{\"kind\":7}]}}"),
+                     0);
+    assert_int_equal(crm_lead_ingest(&r2, db, "{\"channel\":\"douyin\",\"phone\":\"13800000002\"}"), 0);
+    crm_model *m = load(RULES);
+    assert_int_equal(crm_model_save(db, m), 0);
+    crm_score s;
+    /* 30 channel + 5 name + 5 budget + 6 call + 10 recency */
+    assert_int_equal(crm_lead_score(&s, db, m, r1.id), 0);
+    assert_int_equal(s.score, 56);
+    crm_lead *l;
+    assert_int_equal(crm_lead_get(&l, db, r1.id), 0);
+    assert_int_equal(l->score, 56);
+    assert_string_equal(l->grade, "B");
+    crm_lead_free(l);
+    assert_int_equal(test_count_events(db, r1.id), 2); /* created, scored */
+
+    /* Two days later recency has halved: both leads move. */
+    crm_db_set_time(db, T0 + 2 * DAY);
+    size_t changed = 99;
+    assert_int_equal(crm_lead_rescore_all(&changed, db, m), 0);
+    assert_int_equal(changed, 2);
+    assert_int_equal(crm_lead_get(&l, db, r2.id), 0);
+    assert_int_equal(l->score, 10); /* 5 channel "*" + 5 recency */
+    assert_string_equal(l->grade, "D");
+    crm_lead_free(l);
+    assert_int_equal(crm_lead_rescore_all(&changed, db, m), 0);
+    assert_int_equal(changed, 0);
+    assert_int_equal(test_count_events(db, r2.id), 2);
+    crm_model_free(m);
+}
+
+static void a_model_trains_on_stored_outcomes(void **state)
+{
+    crm_db *db = *state;
+    crm_model *m;
+    assert_crm_error(crm_model_train_leads(&m, db, NULL), CRM_EINVALID, "need both kinds");
+    uint64_t seed = 11;
+    for (int i = 0; i < 400; i++) {
+        char doc[160];
+        bool walk = rnd(&seed) % 2;
+        const char *ch = walk ? "walk_in" : "website";
+        snprintf(doc, sizeof doc, "{\"channel\":\"%s\",\"phone\":\"139%08d\",\"model\":\"%s\"}", ch, i,
+                 i % 3 ? "EX5" : "LX");
+        crm_ingest_result r;
+        assert_int_equal(crm_lead_ingest(&r, db, doc), 0);
+        bool won = rnd(&seed) % 100 < (walk ? 70u : 10u);
+        if (i % 50 != 49) /* a few stay open: not training rows */
+            set_status(db, r.id, won ? (i % 4 == 1 ? CRM_LEAD_DELIVERED : CRM_LEAD_ORDERED) : CRM_LEAD_LOST);
+    }
+    crm_train_options o = CRM_TRAIN_OPTIONS_INIT;
+    o.name = "history";
+    assert_int_equal(crm_model_train_leads(&m, db, &o), 0);
+    assert_int_equal(crm_model_trained_at(m), T0);
+    if (!(crm_model_auc(m) > 0.7))
+        fail_msg("auc %f", crm_model_auc(m));
+    crm_lead walk = { .channel = "walk_in", .model = "EX5", .test_drive = CRM_UNKNOWN };
+    crm_score s;
+    assert_int_equal(crm_model_score_lead(&s, m, &walk, NULL, T0), 0);
+    assert_true(s.probability > 0.5);
+    assert_string_equal(s.reasons[0].group, "channel");
+    assert_int_equal(crm_model_save(db, m), 0);
+    crm_model *back;
+    assert_int_equal(crm_model_load(&back, db, "history", 0), 0);
+    assert_int_equal(crm_model_trained_at(back), T0);
+    crm_model_free(back);
+    crm_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rules_add_points_cap_groups_and_explain),
+        cmocka_unit_test(rules_grades_follow_the_bands),
+        cmocka_unit_test(bad_documents_name_the_path),
+        cmocka_unit_test(auc_matches_hand_computation),
+        cmocka_unit_test(dataset_refuses_bad_rows),
+        cmocka_unit_test(trained_models_rank_and_explain),
+        cmocka_unit_test(training_is_deterministic),
+        cmocka_unit_test_setup_teardown(models_are_saved_by_version, setup_memory, teardown_db),
+        cmocka_unit_test_setup_teardown(leads_are_scored_and_rescored, setup_memory, teardown_db),
+        cmocka_unit_test_setup_teardown(a_model_trains_on_stored_outcomes, setup_memory, teardown_db),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
