@@ -65,6 +65,22 @@ char *test_db_digest(const char *path)
     return text;
 }
 
+int test_setup_memory_db(void **state, int64_t now)
+{
+    crm_db *db;
+    if (crm_db_open(&db, ":memory:", NULL) != 0)
+        return -1;
+    crm_db_set_time(db, now);
+    *state = db;
+    return 0;
+}
+
+int test_teardown_db(void **state)
+{
+    crm_db_close(*state);
+    return 0;
+}
+
 size_t test_count_leads(crm_db *db)
 {
     crm_iter *it;

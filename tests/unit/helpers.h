@@ -4,6 +4,7 @@
 
 #include <crm/crm.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A fresh temporary directory path for a database file: "DIR/NAME".
  * Returns a static buffer. */
@@ -13,6 +14,11 @@ const char *test_db_path(const char *name);
  * every table, in order. Two equal digests mean nothing changed. The
  * result is malloc'ed. */
 char *test_db_digest(const char *path);
+
+/* cmocka setup/teardown: an in-memory database with its clock fixed at
+ * `now`, handed to the tests as *state. */
+int test_setup_memory_db(void **state, int64_t now);
+int test_teardown_db(void **state);
 
 /* Count leads visible to the handle. */
 size_t test_count_leads(crm_db *db);

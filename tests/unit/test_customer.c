@@ -18,18 +18,7 @@
 
 static int setup_memory(void **state)
 {
-    crm_db *db;
-    if (crm_db_open(&db, ":memory:", NULL) != 0)
-        return -1;
-    crm_db_set_time(db, T0);
-    *state = db;
-    return 0;
-}
-
-static int teardown_db(void **state)
-{
-    crm_db_close(*state);
-    return 0;
+    return test_setup_memory_db(state, T0);
 }
 
 static crm_resolve_result resolve(crm_db *db, const char *json)
@@ -286,7 +275,7 @@ static void kind_names(void **state)
     assert_crm_error(crm_identity_kind_parse(&k, "fax"), CRM_EINVALID, "unknown identity kind 'fax'");
 }
 
-#define DB_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup_memory, teardown_db)
+#define DB_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup_memory, test_teardown_db)
 
 int main(void)
 {

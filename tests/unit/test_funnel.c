@@ -19,18 +19,7 @@
 
 static int setup_memory(void **state)
 {
-    crm_db *db;
-    if (crm_db_open(&db, ":memory:", NULL) != 0)
-        return -1;
-    crm_db_set_time(db, T0);
-    *state = db;
-    return 0;
-}
-
-static int teardown_db(void **state)
-{
-    crm_db_close(*state);
-    return 0;
+    return test_setup_memory_db(state, T0);
 }
 
 static void add(crm_db *db, char *id, const char *doc)
@@ -202,9 +191,9 @@ static void months_follow_the_time_zone_and_render(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(overall_matches_hand_computation, setup_memory, teardown_db),
-        cmocka_unit_test_setup_teardown(groups_by_channel_campaign_dealer, setup_memory, teardown_db),
-        cmocka_unit_test_setup_teardown(months_follow_the_time_zone_and_render, setup_memory, teardown_db),
+        cmocka_unit_test_setup_teardown(overall_matches_hand_computation, setup_memory, test_teardown_db),
+        cmocka_unit_test_setup_teardown(groups_by_channel_campaign_dealer, setup_memory, test_teardown_db),
+        cmocka_unit_test_setup_teardown(months_follow_the_time_zone_and_render, setup_memory, test_teardown_db),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,18 +17,7 @@
 
 static int setup_memory(void **state)
 {
-    crm_db *db;
-    if (crm_db_open(&db, ":memory:", NULL) != 0)
-        return -1;
-    crm_db_set_time(db, T0);
-    *state = db;
-    return 0;
-}
-
-static int teardown_db(void **state)
-{
-    crm_db_close(*state);
-    return 0;
+    return test_setup_memory_db(state, T0);
 }
 
 static crm_lead *get(crm_db *db, const char *id)
@@ -485,7 +474,7 @@ static void status_and_timeline_names(void **state)
     assert_null(crm_purchase_timeline_name((crm_purchase_timeline)9));
 }
 
-#define DB_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup_memory, teardown_db)
+#define DB_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup_memory, test_teardown_db)
 
 int main(void)
 {

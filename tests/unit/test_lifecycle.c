@@ -18,18 +18,7 @@
 
 static int setup_memory(void **state)
 {
-    crm_db *db;
-    if (crm_db_open(&db, ":memory:", NULL) != 0)
-        return -1;
-    crm_db_set_time(db, T0);
-    *state = db;
-    return 0;
-}
-
-static int teardown_db(void **state)
-{
-    crm_db_close(*state);
-    return 0;
+    return test_setup_memory_db(state, T0);
 }
 
 static char *new_lead(crm_db *db, const char *phone)
@@ -188,9 +177,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_state_machine),
-        cmocka_unit_test_setup_teardown(a_lead_walks_the_funnel_with_stage_times, setup_memory, teardown_db),
-        cmocka_unit_test_setup_teardown(refused_transitions_change_nothing, setup_memory, teardown_db),
-        cmocka_unit_test_setup_teardown(scope_limits_assignment, setup_memory, teardown_db),
+        cmocka_unit_test_setup_teardown(a_lead_walks_the_funnel_with_stage_times, setup_memory, test_teardown_db),
+        cmocka_unit_test_setup_teardown(refused_transitions_change_nothing, setup_memory, test_teardown_db),
+        cmocka_unit_test_setup_teardown(scope_limits_assignment, setup_memory, test_teardown_db),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

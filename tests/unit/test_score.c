@@ -299,18 +299,7 @@ static void training_is_deterministic(void **state)
 
 static int setup_memory(void **state)
 {
-    crm_db *db;
-    if (crm_db_open(&db, ":memory:", NULL) != 0)
-        return -1;
-    crm_db_set_time(db, T0);
-    *state = db;
-    return 0;
-}
-
-static int teardown_db(void **state)
-{
-    crm_db_close(*state);
-    return 0;
+    return test_setup_memory_db(state, T0);
 }
 
 static void set_status(crm_db *db, const char *id, crm_lead_status st)
@@ -429,9 +418,9 @@ int main(void)
         cmocka_unit_test(dataset_refuses_bad_rows),
         cmocka_unit_test(trained_models_rank_and_explain),
         cmocka_unit_test(training_is_deterministic),
-        cmocka_unit_test_setup_teardown(models_are_saved_by_version, setup_memory, teardown_db),
-        cmocka_unit_test_setup_teardown(leads_are_scored_and_rescored, setup_memory, teardown_db),
-        cmocka_unit_test_setup_teardown(a_model_trains_on_stored_outcomes, setup_memory, teardown_db),
+        cmocka_unit_test_setup_teardown(models_are_saved_by_version, setup_memory, test_teardown_db),
+        cmocka_unit_test_setup_teardown(leads_are_scored_and_rescored, setup_memory, test_teardown_db),
+        cmocka_unit_test_setup_teardown(a_model_trains_on_stored_outcomes, setup_memory, test_teardown_db),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,18 +18,7 @@
 
 static int setup_memory(void **state)
 {
-    crm_db *db;
-    if (crm_db_open(&db, ":memory:", NULL) != 0)
-        return -1;
-    crm_db_set_time(db, T0);
-    *state = db;
-    return 0;
-}
-
-static int teardown_db(void **state)
-{
-    crm_db_close(*state);
-    return 0;
+    return test_setup_memory_db(state, T0);
 }
 
 static crm_workorder *get(crm_db *db, const char *id)
@@ -353,7 +342,7 @@ static void status_names_roundtrip(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup_memory, teardown_db)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup_memory, test_teardown_db)
     const struct CMUnitTest tests[] = {
         T(create_keeps_every_field),
         T(bad_input_names_the_field_and_changes_nothing),
