@@ -754,26 +754,7 @@ static crm_lead *lead_dup(const crm_lead *src)
                                     &src->email, &src->wechat_openid, &src->wechat_unionid,
                                     &src->province, &src->city, &src->dealer_id, &src->owner_id,
                                     &src->model, &src->grade, &src->customer_id, &src->attributes };
-    enum { N = sizeof fields / sizeof fields[0] };
-    size_t size = sizeof(crm_lead);
-    for (size_t i = 0; i < N; i++)
-        if (*fields[i])
-            size += strlen(*fields[i]) + 1;
-    crm_lead *copy = malloc(size);
-    if (!copy)
-        return NULL;
-    *copy = *src;
-    char *w = (char *)(copy + 1);
-    for (size_t i = 0; i < N; i++) {
-        if (!*fields[i])
-            continue;
-        size_t n = strlen(*fields[i]) + 1;
-        memcpy(w, *fields[i], n);
-        /* Same member in the copy: same offset from the struct start. */
-        memcpy((char *)copy + ((const char *)fields[i] - (const char *)src), &w, sizeof w);
-        w += n;
-    }
-    return copy;
+    return crm__record_dup(src, sizeof *src, fields, sizeof fields / sizeof fields[0]);
 }
 
 int crm_lead_get(crm_lead **out, crm_db *db, const char *id)

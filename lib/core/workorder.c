@@ -88,26 +88,7 @@ static int check_vin(const char *v)
 crm_workorder *crm__workorder_dup(const crm_workorder *src)
 {
     const char *const *fields[] = { WO_STRING_FIELDS(src) };
-    enum { N = sizeof fields / sizeof fields[0] };
-    size_t size = sizeof(crm_workorder);
-    for (size_t i = 0; i < N; i++)
-        if (*fields[i])
-            size += strlen(*fields[i]) + 1;
-    crm_workorder *copy = malloc(size);
-    if (!copy)
-        return NULL;
-    *copy = *src;
-    char *w = (char *)(copy + 1);
-    for (size_t i = 0; i < N; i++) {
-        if (!*fields[i])
-            continue;
-        size_t n = strlen(*fields[i]) + 1;
-        memcpy(w, *fields[i], n);
-        /* Same member in the copy: same offset from the struct start. */
-        memcpy((char *)copy + ((const char *)fields[i] - (const char *)src), &w, sizeof w);
-        w += n;
-    }
-    return copy;
+    return crm__record_dup(src, sizeof *src, fields, sizeof fields / sizeof fields[0]);
 }
 
 void crm_workorder_free(crm_workorder *wo)

@@ -97,3 +97,26 @@ void crm__buf_free(crm_buf *b)
     b->len = b->cap = 0;
     b->failed = false;
 }
+
+void *crm__record_dup(const void *src, size_t struct_size, const char *const *const *fields, size_t nfields)
+{
+    size_t size = struct_size;
+    for (size_t i = 0; i < nfields; i++)
+        if (*fields[i])
+            size += strlen(*fields[i]) + 1;
+    char *copy = malloc(size);
+    if (!copy)
+        return NULL;
+    memcpy(copy, src, struct_size);
+    char *w = copy + struct_size;
+    for (size_t i = 0; i < nfields; i++) {
+        if (!*fields[i])
+            continue;
+        size_t n = strlen(*fields[i]) + 1;
+        memcpy(w, *fields[i], n);
+        /* Same member in the copy: same offset from the struct start. */
+        memcpy(copy + ((const char *)fields[i] - (const char *)src), &w, sizeof w);
+        w += n;
+    }
+    return copy;
+}

@@ -21,6 +21,11 @@ char *crm__strndup(const char *s, size_t len);
 /* FNV-1a of a NUL-terminated string, for the core's small hash tables. */
 uint32_t crm__hash_text(const char *s);
 
+/* A caller-owned copy of a record struct and its strings in one
+ * allocation (freed with free()): `fields` points at the string members of
+ * `src`; the copy's members point into the copy. NULL when out of memory. */
+void *crm__record_dup(const void *src, size_t struct_size, const char *const *const *fields, size_t nfields);
+
 /* True when [s, s+len) is well-formed UTF-8 (no overlongs, no surrogates,
  * nothing above U+10FFFF). */
 bool crm__utf8_valid(const char *s, size_t len);
