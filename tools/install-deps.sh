@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  meson ninja-build pkg-config gcc g++ libsqlite3-dev libcjson-dev uuid-dev libcmocka-dev
+  meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev libsqlite3-dev libcjson-dev uuid-dev libcmocka-dev
   libicu-dev swig python3-dev python3-pytest default-jdk-headless junit4 valgrind libroaring-dev
   python3-matplotlib  # examples/python/analytics.py and its test (skipped without it)
 )

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build crmcore and run every test suite: C unit tests, the backend
 # conformance suite, the CLI, Python and Java bindings; then the C suites
-# again under AddressSanitizer + UBSan and under valgrind.
+# again under AddressSanitizer + UBSan and under valgrind, and the fuzz targets
+# for a bounded time.
 # The last line is the total: `N passed, N failed`.
 #
 #   bash tools/test.sh           everything
@@ -38,6 +39,10 @@ if [ $quick -eq 0 ]; then
     -Dc_args=-fno-sanitize-recover=all -- --suite unit --suite conformance --suite cli
   # Same build as the plain run; meson keeps this setup's log apart.
   run_build valgrind build testlog-valgrind.json -- --setup valgrind --suite unit --suite conformance
+  # The libFuzzer targets (cleaners, match configuration), each for a bounded
+  # time, on a clang build instrumented for coverage and ASan+UBSan.
+  CC=clang run_build fuzz build-fuzz testlog.json -Dfuzz=enabled -Dbindings=disabled \
+    -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link -- --suite fuzz
 fi
 
 python3 tools/count_tests.py "${runs[@]}" || status=1
