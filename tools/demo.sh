@@ -35,8 +35,27 @@ first=$($crm --db "$db" leads --json --limit 1 | sed -n 's/.*"id":"\([^"]*\)".*/
 say crm --db "$db" show "$first"
 $crm --db "$db" show "$first"
 
-dealer=$($crm --db "$db" leads --json | sed -n 's/.*"dealer_id":"\([^"]*\)".*/\1/p' | head -1)
+# awk reads the whole listing: closing the pipe early would kill crm with
+# SIGPIPE, which `set -o pipefail` turns into a failed demo.
+dealer=$($crm --db "$db" leads --json --limit 200 | awk -F'"dealer_id":"' 'NF > 1 && d == "" { split($2, a, "\""); d = a[1] } END { print d }')
 say crm --db "$db" --dealer "$dealer" leads --limit 5
 $crm --db "$db" --dealer "$dealer" leads --limit 5
+say "crm clean --kind phone '+86 138-1234-5678' '１７０ ０１２３ ４５６７'; crm clean --kind name 张伟先生; crm clean --kind region 沪"
+$crm clean --kind phone '+86 138-1234-5678' '１７０ ０１２３ ４５６７'
+$crm clean --kind name 张伟先生
+$crm clean --kind region 沪
+
+# Move a few douyin leads along their lifecycle so the funnel has something to show.
+ids=$($crm --db "$db" leads --channel douyin --json --limit 6 | awk -F'"id":"' '{ split($2, a, "\""); print a[1] }')
+n=0
+for id in $ids; do
+  n=$((n + 1))
+  $crm --db "$db" status --to-dealer D3101001 --owner S-07 "$id" assigned >/dev/null
+  [ $n -le 4 ] && $crm --db "$db" status "$id" contacted >/dev/null
+  [ $n -le 2 ] && $crm --db "$db" status "$id" test_drive >/dev/null
+  [ $n -eq 5 ] && $crm --db "$db" status --reason "bought a competitor" "$id" lost >/dev/null
+done
+say "crm status ... (6 douyin leads: assigned, 4 contacted, 2 test drives, 1 lost); crm report funnel --by channel"
+$crm --db "$db" report funnel --by channel
 echo
 echo "database: $db"
