@@ -3,7 +3,7 @@
  * of plain SQLite inserts of the same rows.
  *
  *   bench_ingest --file leads.ndjson [--count N] [--autocommit-count M]
- *                [--batch B] [--dir /tmp] [--keep]
+ *                [--batch B] [--dir /tmp] [--keep] [--match] [--score MODEL.json]
  *
  * Reads NDJSON leads (from gen_leads) and runs three phases, each on a fresh
  * database file and in a child process of its own, so that each reports its
@@ -18,7 +18,8 @@
  * Lines are streamed from the file in every phase (the file is read once
  * before the phases, so it is in the page cache), and the timed part is the
  * loop from the first line to the last commit; opening and closing the
- * database are outside it.
+ * database are outside it. --score scores every stored lead on ingest
+ * (crm_score_enable) in the crmcore phases.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -45,6 +46,7 @@ typedef struct opts {
     const char *dir;
     int keep;
     int match;         /* --match: crm_match_enable with the default configuration */
+    const char *score; /* --score FILE: crm_score_enable with the model document in FILE */
 } opts;
 
 /* What a phase reports back to the parent through a pipe. */
@@ -140,6 +142,33 @@ static int crm_check(int rc, const char *what)
     return rc;
 }
 
+/* A whole (small) file as a NUL-terminated string; exits on failure. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    size_t n = 0;
+    if (f) {
+        char chunk[4096];
+        size_t got;
+        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+            char *p = realloc(text, n + got + 1);
+            if (!p)
+                break;
+            text = p;
+            memcpy(text + n, chunk, got);
+            n += got;
+        }
+        fclose(f);
+    }
+    if (!text) {
+        fprintf(stderr, "bench_ingest: %s: %s\n", path, f ? "empty or unreadable" : strerror(errno));
+        exit(1);
+    }
+    text[n] = '\0';
+    return text;
+}
+
 static void phase_crm(const opts *o, const char *db_path, long limit, long batch, phase_result *r)
 {
     crm_db *db = NULL;
@@ -152,6 +181,11 @@ static void phase_crm(const opts *o, const char *db_path, long limit, long batch
     crm_check(crm_db_open(&db, db_path, NULL), "crm_db_open");
     if (o->match)
         crm_check(crm_match_enable(db, NULL), "crm_match_enable");
+    if (o->score) {
+        char *doc = slurp(o->score);
+        crm_check(crm_score_enable(db, doc), "crm_score_enable");
+        free(doc);
+    }
 
     double t0 = now_s();
     char *line;
@@ -443,11 +477,12 @@ static void run_phase(const opts *o, int which, phase_result *out)
         snprintf(db_path, sizeof db_path, "%s/bench_ingest_%ld_%d.db", o->dir, (long)getppid(), which);
         switch (which) {
         case PH_CRM_BATCH:
-            snprintf(r.name, sizeof r.name, "crm_lead_ingest, %ld per transaction", o->batch);
+            snprintf(r.name, sizeof r.name, "crm_lead_ingest%s, %ld per transaction", o->score ? " +score" : "",
+                     o->batch);
             phase_crm(o, db_path, o->count, o->batch, &r);
             break;
         case PH_CRM_AUTO:
-            snprintf(r.name, sizeof r.name, "crm_lead_ingest, autocommit");
+            snprintf(r.name, sizeof r.name, "crm_lead_ingest%s, autocommit", o->score ? " +score" : "");
             phase_crm(o, db_path, o->auto_count, 0, &r);
             break;
         default:
@@ -484,14 +519,15 @@ static void print_row(const phase_result *r)
 static void usage(FILE *to)
 {
     fputs("usage: bench_ingest --file LEADS.ndjson [--count N] [--autocommit-count M]\n"
-          "                    [--batch B] [--dir DIR] [--keep] [--match]\n"
+          "                    [--batch B] [--dir DIR] [--keep] [--match] [--score MODEL.json]\n"
           "  --file F              NDJSON leads, one object a line (see gen_leads)\n"
           "  --count N             ingest at most N lines in phases 1 and 3 (default: all)\n"
           "  --autocommit-count M  lines for phase 2, one transaction each (default 10000)\n"
           "  --batch B             leads per transaction in phases 1 and 3 (default 1000)\n"
           "  --dir DIR             where the fresh database files go (default /tmp)\n"
           "  --keep                keep the database files\n"
-          "  --match               crmcore phases match online (crm_match_enable, default configuration)\n",
+          "  --match               crmcore phases match online (crm_match_enable, default configuration)\n"
+          "  --score MODEL.json    crmcore phases score each stored lead on ingest (crm_score_enable)\n",
           to);
 }
 
@@ -509,7 +545,7 @@ static long parse_long(const char *name, const char *v)
 
 int main(int argc, char **argv)
 {
-    opts o = {NULL, 0, 10000, 1000, "/tmp", 0, 0};
+    opts o = {NULL, 0, 10000, 1000, "/tmp", 0, 0, NULL};
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -539,6 +575,8 @@ int main(int argc, char **argv)
             o.batch = parse_long(a, v);
         else if (strcmp(a, "--dir") == 0)
             o.dir = v;
+        else if (strcmp(a, "--score") == 0)
+            o.score = v;
         else {
             fprintf(stderr, "bench_ingest: unknown argument '%s'\n", a);
             usage(stderr);

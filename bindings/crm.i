@@ -334,12 +334,13 @@ static jobject crmb_java_event(JNIEnv *jenv, const crm_event *e)
     return out;
 }
 
-/* new io.crmcore.IngestResult(boolean duplicate, String id, String duplicateOf, String reason) */
+/* new io.crmcore.IngestResult(int outcome, String id, String duplicateOf, String reason,
+ *                            int score, String grade) */
 static jobject crmb_java_ingest_result(JNIEnv *jenv, const crm_ingest_result *r)
 {
     jclass k;
     jmethodID ctor;
-    jstring id, dup = NULL, reason;
+    jstring id, dup = NULL, reason, grade = NULL;
     jobject out;
 
     if (r == NULL)
@@ -348,7 +349,7 @@ static jobject crmb_java_ingest_result(JNIEnv *jenv, const crm_ingest_result *r)
     if (k == NULL)
         return NULL;
     ctor = (*jenv)->GetMethodID(jenv, k, "<init>",
-                                "(ILjava/lang/String;Ljava/lang/String;Ljava/lang/String;)V");
+                                "(ILjava/lang/String;Ljava/lang/String;Ljava/lang/String;ILjava/lang/String;)V");
     if (ctor == NULL)
         return NULL;
     id = crmb_jstring(jenv, r->id);
@@ -359,9 +360,11 @@ static jobject crmb_java_ingest_result(JNIEnv *jenv, const crm_ingest_result *r)
     reason = crmb_jstring(jenv, r->reason);
     if (reason == NULL)
         return NULL;
+    if (r->grade[0] && (grade = crmb_jstring(jenv, r->grade)) == NULL)
+        return NULL;
     out = (*jenv)->NewObject(jenv, k, ctor,
                              (jint)r->outcome,
-                             id, dup, reason);
+                             id, dup, reason, (jint)r->score, grade);
     (*jenv)->DeleteLocalRef(jenv, k);
     return out;
 }
@@ -410,12 +413,14 @@ static jobject crmb_java_ingest_result(JNIEnv *jenv, const crm_ingest_result *r)
     if ($1 == NULL) {
         $result = SWIG_Py_Void();
     } else {
-        $result = Py_BuildValue("{s:s,s:s,s:N,s:s}",
+        $result = Py_BuildValue("{s:s,s:s,s:N,s:s,s:N,s:N}",
             "outcome", $1->outcome == CRM_INGEST_DUPLICATE ? "duplicate"
                        : $1->outcome == CRM_INGEST_REVIEW ? "review" : "created",
             "id", $1->id,
             "duplicate_of", $1->duplicate_of[0] ? PyUnicode_FromString($1->duplicate_of) : SWIG_Py_Void(),
-            "reason", $1->reason);
+            "reason", $1->reason,
+            "score", $1->score >= 0 ? PyLong_FromLong($1->score) : SWIG_Py_Void(),
+            "grade", $1->grade[0] ? PyUnicode_FromString($1->grade) : SWIG_Py_Void());
         if ($result == NULL)
             SWIG_fail;
     }
@@ -549,6 +554,8 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
     void set_actor(const char *actor) { crmb_db_set_actor($self, actor); }
     void enable_matching(const char *config) { crmb_db_enable_matching($self, config); }
     void disable_matching() { crmb_db_disable_matching($self); }
+    void enable_scoring(const char *model_json) { crmb_db_enable_scoring($self, model_json); }
+    void disable_scoring() { crmb_db_disable_scoring($self); }
     char *reviews(const char *status, int limit) { return crmb_db_reviews($self, status, limit); }
     void review_decide(const char *id, int accept) { crmb_db_review_decide($self, id, accept); }
     const char *actor() { return crmb_db_actor($self); }
@@ -647,6 +654,8 @@ const char *crmb_match_default_config(void);
 %javamethodmodifiers crmb_handle::setActor "public synchronized";
 %javamethodmodifiers crmb_handle::enableMatching "public synchronized";
 %javamethodmodifiers crmb_handle::disableMatching "public synchronized";
+%javamethodmodifiers crmb_handle::enableScoring "public synchronized";
+%javamethodmodifiers crmb_handle::disableScoring "public synchronized";
 %javamethodmodifiers crmb_handle::reviewsJson "public synchronized";
 %javamethodmodifiers crmb_handle::decideReview "public synchronized";
 %javamethodmodifiers crmb_handle::getActor "public synchronized";
@@ -1075,6 +1084,10 @@ const char *crmb_match_default_config(void);
     void setActor(const char *actor) { crmb_db_set_actor($self, actor); }
     void enableMatching(const char *config) { crmb_db_enable_matching($self, config); }
     void disableMatching() { crmb_db_disable_matching($self); }
+    /** Score every lead that ingest stores with this model (JSON), in the same transaction. */
+    void enableScoring(const char *modelJson) { crmb_db_enable_scoring($self, modelJson); }
+    /** Stop scoring on ingest. */
+    void disableScoring() { crmb_db_disable_scoring($self); }
     char *reviewsJson(const char *status, int limit) { return crmb_db_reviews($self, status, limit); }
     void decideReview(const char *id, bool accept) { crmb_db_review_decide($self, id, accept ? 1 : 0); }
     const char *getActor() { return crmb_db_actor($self); }

@@ -253,6 +253,20 @@ void crmb_db_disable_matching(crmb_handle *h)
         crm_match_disable(db);
 }
 
+void crmb_db_enable_scoring(crmb_handle *h, const char *model_json)
+{
+    crm_db *db = open_db(h);
+    if (db != NULL)
+        check(crm_score_enable(db, model_json));
+}
+
+void crmb_db_disable_scoring(crmb_handle *h)
+{
+    crm_db *db = open_db(h);
+    if (db != NULL)
+        crm_score_disable(db);
+}
+
 char *crmb_db_reviews(crmb_handle *h, const char *status, int limit)
 {
     char *out = NULL;

@@ -70,6 +70,10 @@ void crmb_db_set_actor(crmb_handle *h, const char *actor);
 void crmb_db_enable_matching(crmb_handle *h, const char *config);
 /** crm_match_disable(). */
 void crmb_db_disable_matching(crmb_handle *h);
+/** crm_score_enable(): a model document. */
+void crmb_db_enable_scoring(crmb_handle *h, const char *model_json);
+/** crm_score_disable(). */
+void crmb_db_disable_scoring(crmb_handle *h);
 /** crm_review_list_json(): status NULL for all; JSON (crm_free) or NULL with the status set. */
 char *crmb_db_reviews(crmb_handle *h, const char *status, int limit);
 /** crm_review_decide(). */

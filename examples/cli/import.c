@@ -46,6 +46,8 @@ static const char import_usage[] =
     "  --match              match probabilistically (crm_match_enable, the default\n"
     "                       lead configuration) instead of by exact phone; possible\n"
     "                       duplicates are stored and queued ('crm review')\n"
+    "  --score-model NAME   score every new lead with the stored model NAME (its\n"
+    "                       newest version; crm_score_enable) as it is stored\n"
     "  --json               print the summary as a JSON object\n"
     "  --db PATH            the database (created if missing)\n"
     "  -h, --help           show this help\n"
@@ -67,7 +69,7 @@ typedef enum import_format {
 } import_format;
 
 typedef struct counts {
-    unsigned long read, created, duplicates, rejected;
+    unsigned long read, created, duplicates, rejected, scored;
 } counts;
 
 typedef struct importer {
@@ -88,6 +90,7 @@ typedef struct importer {
     int progress_shown;
     double started, last_progress;
     unsigned long fatal_line;
+    const char *score_model; /* --score-model NAME, or NULL */
 } importer;
 
 /* Record a rejected record: "line N: message". */
@@ -112,6 +115,7 @@ static void add_counts(counts *to, const counts *from)
     to->created += from->created;
     to->duplicates += from->duplicates;
     to->rejected += from->rejected;
+    to->scored += from->scored;
 }
 
 static void progress(importer *im, int final)
@@ -190,6 +194,8 @@ static int ingest(importer *im, unsigned long line, const char *json, size_t len
             im->batch.duplicates++;
         else
             im->batch.created++;
+        if (res.score >= 0)
+            im->batch.scored++;
     } else if (is_fatal(r)) {
         char what[64];
         snprintf(what, sizeof what, "import: line %lu", line);
@@ -532,13 +538,18 @@ static void print_summary(const importer *im, double elapsed, int json)
             cJSON_free(txt);
             cJSON_Delete(s);
         }
-        printf(",\"read\":%lu,\"created\":%lu,\"duplicates\":%lu,\"rejected\":%lu,"
-               "\"elapsed_s\":%.3f,\"rate\":%.1f}\n",
-               t->read, t->created, t->duplicates, t->rejected, elapsed, rate);
+        printf(",\"read\":%lu,\"created\":%lu,\"duplicates\":%lu,\"rejected\":%lu,", t->read, t->created,
+               t->duplicates, t->rejected);
+        if (im->score_model)
+            printf("\"scored\":%lu,", t->scored);
+        printf("\"elapsed_s\":%.3f,\"rate\":%.1f}\n", elapsed, rate);
         return;
     }
-    printf("%s: %lu read, %lu created, %lu duplicates, %lu rejected in %.2f s (%.0f records/s)\n",
-           im->name, t->read, t->created, t->duplicates, t->rejected, elapsed, rate);
+    printf("%s: %lu read, %lu created", im->name, t->read, t->created);
+    if (im->score_model)
+        printf(" (%lu scored with %s)", t->scored, im->score_model);
+    printf(", %lu duplicates, %lu rejected in %.2f s (%.0f records/s)\n", t->duplicates, t->rejected, elapsed,
+           rate);
 }
 
 int cli_cmd_import(int argc, char **argv, cli_globals *g)
@@ -566,7 +577,8 @@ int cli_cmd_import(int argc, char **argv, cli_globals *g)
         if ((r = cli_common_opt(argc, argv, &i, g, "import")) != 0 ||
             (r = cli_opt(argc, argv, &i, "--format", &fmt, "import")) != 0 ||
             (r = cli_opt(argc, argv, &i, "--errors", &errors_path, "import")) != 0 ||
-            (r = cli_opt(argc, argv, &i, "--batch", &batch, "import")) != 0) {
+            (r = cli_opt(argc, argv, &i, "--batch", &batch, "import")) != 0 ||
+            (r = cli_opt(argc, argv, &i, "--score-model", &im.score_model, "import")) != 0) {
             if (r < 0)
                 return CLI_EXIT_USAGE;
             continue;
@@ -644,6 +656,23 @@ int cli_cmd_import(int argc, char **argv, cli_globals *g)
     if (match && crm_match_enable(im.db, NULL) != 0) {
         cli_lib_error("import: --match");
         goto out;
+    }
+    if (im.score_model) {
+        crm_model *m = NULL;
+        char *doc = NULL;
+        int e = crm_model_load(&m, im.db, im.score_model, 0);
+        if (e == 0)
+            e = crm_model_to_json(&doc, m);
+        if (e == 0)
+            e = crm_score_enable(im.db, doc);
+        crm_free(doc);
+        crm_model_free(m);
+        if (e != 0) {
+            cli_lib_error("import: --score-model");
+            if (e == CRM_ENOTFOUND)
+                rc = CLI_EXIT_NOTFOUND;
+            goto out;
+        }
     }
     im.started = text_monotonic();
     im.last_progress = im.started;

@@ -92,6 +92,8 @@ typedef struct crm_ingest_result {
     char id[CRM_ID_LEN + 1];           /**< the new lead, or the existing lead it duplicates */
     char duplicate_of[CRM_ID_LEN + 1]; /**< the existing lead when outcome is DUPLICATE or REVIEW, else "" */
     char reason[96];                   /**< why, in words: "new lead", "duplicate of <id> (same phone)" */
+    int score;                         /**< 0..100 when the new lead was scored on ingest (crm_score_enable), else -1 */
+    char grade[2];                     /**< "A".."D" when scored, else "" */
 } crm_ingest_result;
 
 /**
@@ -108,6 +110,11 @@ typedef struct crm_ingest_result {
  * A lead whose phone is already on a lead visible in the handle's scope is
  * not stored again: the outcome is CRM_INGEST_DUPLICATE and the document is
  * recorded as an audit event on the existing lead.
+ *
+ * With scoring on (crm_score_enable), a new lead (CRM_INGEST_CREATED or
+ * CRM_INGEST_REVIEW) is stored with its score and grade, and its
+ * "lead.created" event records the model, score, grade and top reasons; a
+ * duplicate changes no score.
  *
  * The write and its audit event happen in one transaction; on any error
  * nothing is changed.

@@ -309,6 +309,31 @@ CRM_EXTERN(int) crm_lead_score(crm_score *out, crm_db *db, const crm_model *mode
  */
 CRM_EXTERN(int) crm_lead_rescore_all(size_t *changed, crm_db *db, const crm_model *model);
 
+/**
+ * Score leads on ingest: from now on a lead that crm_lead_ingest() on this
+ * handle stores is scored with this model in the same transaction as its
+ * insert; its score and grade are stored on it, its "lead.created" event
+ * records {"model", "version", "score", "grade", "reasons"} (the top
+ * CRM_SCORE_EVENT_REASONS reasons) and the crm_ingest_result carries the
+ * score and grade. Duplicates are not scored and change no stored score.
+ * Signals come from the lead's attributes as for crm_lead_score(). A failed
+ * score fails the ingest (nothing stored). Replaces an earlier model.
+ *
+ * @param[in] db         the handle; the model lives as long as it (or until
+ *                       crm_score_disable())
+ * @param[in] model_json a model document (crm_model_from_json()); a stored
+ *                       one is crm_model_load() then crm_model_to_json()
+ * @return 0, CRM_EINVALID (the message names the JSON path; the handle's
+ *         setting is unchanged), CRM_ENOMEM
+ */
+CRM_EXTERN(int) crm_score_enable(crm_db *db, const char *model_json);
+
+/** How many reasons the "lead.created" event of a lead scored on ingest keeps. */
+#define CRM_SCORE_EVENT_REASONS 3
+
+/** Stop scoring on ingest and free the model. NULL is a no-op. */
+CRM_EXTERN(void) crm_score_disable(crm_db *db);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,6 +19,8 @@ struct crm_db {
     crm_dedupe *match_scratch; /* record 0: the lead being ingested; then its candidates */
     char **match_kinds;        /* the backend key kind of each blocking key */
     size_t match_nkinds;
+    /* Scoring on ingest (crm_score_enable); NULL when off. */
+    crm_model *score_model;
 };
 
 typedef enum crm_iter_kind { CRM_ITER_LEAD, CRM_ITER_EVENT, CRM_ITER_WORKORDER, CRM_ITER_WO_COMMENT } crm_iter_kind;
@@ -56,6 +58,12 @@ int crm__lead_match_find(crm_db *db, const crm_lead *lead, crm__match_best *best
 /* Store the blocking keys of the lead last given to crm__lead_match_find. */
 int crm__lead_match_keys_put(crm_db *db, const char *id);
 void crm__lead_match_free(crm_db *db);
+
+/* ---- scoring on ingest (score.c) ---- */
+/* Score a lead about to be inserted with db->score_model; *event gets the
+ * "lead.created" event's data (score, grade, model, top reasons), to free
+ * with cJSON_free. */
+int crm__lead_score_new(crm_score *out, char **event, crm_db *db, const crm_lead *lead);
 /* Queue a possible duplicate for review (review.c); a no-op on a version 1 backend. */
 int crm__review_add(crm_db *db, const char *lead_id, const char *candidate_id, const char *dealer_id,
                     double probability, const char *evidence);

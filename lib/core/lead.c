@@ -623,22 +623,40 @@ static int store_new(crm_db *db, lead_input *in, crm_ingest_result *res)
         in->lead.created_at = now;
     in->lead.updated_at = now;
 
+    /* Scored before the insert, so the row is written once with its score. */
+    crm_score score;
+    char *scored = NULL;
+    int rc = db->score_model ? crm__lead_score_new(&score, &scored, db, &in->lead) : 0;
+    if (rc == 0 && scored) {
+        in->lead.score = score.score;
+        in->lead.grade = score.grade;
+    }
     crm_backend *b = db->backend;
-    int rc = b->lead_insert(b, &in->lead);
+    if (rc == 0)
+        rc = b->lead_insert(b, &in->lead);
     if (rc == 0 && in->lead.phone)
         rc = b->key_put(b, KEY_PHONE, in->lead.phone, id);
-    /* The event records who and when; the values are the lead's own row.
-     * Copying them into the trail would double the storage and leave
-     * personal data behind where an erasure must reach it. */
+    /* The event records who and when (and the score, which is no personal
+     * data); the values are the lead's own row. Copying them into the trail
+     * would double the storage and leave personal data behind where an
+     * erasure must reach it. */
     if (rc == 0)
-        rc = crm__event_append(db, "lead.created", "lead", id, in->lead.dealer_id, NULL);
+        rc = crm__event_append(db, "lead.created", "lead", id, in->lead.dealer_id, scored);
     if (rc == 0) {
         res->outcome = CRM_INGEST_CREATED;
         memcpy(res->id, id, sizeof res->id);
         res->duplicate_of[0] = '\0';
-        snprintf(res->reason, sizeof res->reason, "new lead");
+        if (scored) {
+            res->score = score.score;
+            memcpy(res->grade, score.grade, sizeof res->grade);
+            snprintf(res->reason, sizeof res->reason, "new lead; scored %d (%s)", score.score, score.grade);
+        } else {
+            snprintf(res->reason, sizeof res->reason, "new lead");
+        }
     }
+    cJSON_free(scored);
     in->lead.id = NULL;
+    in->lead.grade = NULL;
     return rc;
 }
 
@@ -686,6 +704,7 @@ int crm_lead_ingest_n(crm_ingest_result *result, crm_db *db, const char *json, s
     crm_ingest_result scratch;
     crm_ingest_result *res = result ? result : &scratch;
     memset(res, 0, sizeof *res);
+    res->score = -1;
     if (!db)
         return crm_error_set(CRM_EINVALID, "db: required");
     if (!json)
@@ -720,8 +739,10 @@ int crm_lead_ingest_n(crm_ingest_result *result, crm_db *db, const char *json, s
         }
         rc = crm__tx_end(db, rc);
     }
-    if (rc)
+    if (rc) {
         memset(res, 0, sizeof *res);
+        res->score = -1;
+    }
     lead_input_free(&in);
     return rc;
 }
@@ -729,8 +750,10 @@ int crm_lead_ingest_n(crm_ingest_result *result, crm_db *db, const char *json, s
 int crm_lead_ingest(crm_ingest_result *result, crm_db *db, const char *json)
 {
     if (!json) {
-        if (result)
+        if (result) {
             memset(result, 0, sizeof *result);
+            result->score = -1;
+        }
         return crm_error_set(CRM_EINVALID, "lead: required");
     }
     return crm_lead_ingest_n(result, db, json, strlen(json));

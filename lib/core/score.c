@@ -275,14 +275,15 @@ static int score_of(crm_score *out, const crm_model *m, const crm_lead *l, int64
     return rc;
 }
 
-static char *scored_event(const crm_model *m, const crm_score *s)
+/* The event data of a score with its first max_reasons reasons. */
+static char *scored_event(const crm_model *m, const crm_score *s, size_t max_reasons)
 {
     cJSON *o = cJSON_CreateObject(), *reasons = NULL;
     bool ok = o && cJSON_AddStringToObject(o, "model", crm_model_name(m)) &&
               cJSON_AddNumberToObject(o, "version", m->version) && cJSON_AddNumberToObject(o, "score", s->score) &&
               cJSON_AddStringToObject(o, "grade", s->grade) &&
               (reasons = cJSON_AddArrayToObject(o, "reasons")) != NULL;
-    for (size_t i = 0; ok && i < s->n_reasons; i++) {
+    for (size_t i = 0; ok && i < s->n_reasons && i < max_reasons; i++) {
         cJSON *r = cJSON_CreateObject();
         ok = r && cJSON_AddItemToArray(reasons, r);
         if (!ok) {
@@ -306,7 +307,7 @@ static int store_score(crm_db *db, const crm_model *m, crm_lead *l, const crm_sc
     l->updated_at = crm_db_now(db);
     int rc = db->backend->lead_update(db->backend, l);
     if (rc == 0) {
-        char *data = scored_event(m, s);
+        char *data = scored_event(m, s, CRM_SCORE_MAX_REASONS);
         rc = data ? crm__event_append(db, "lead.scored", "lead", l->id, l->dealer_id, data) : crm__error_nomem();
         cJSON_free(data);
     }
@@ -397,5 +398,39 @@ int crm_lead_rescore_all(size_t *changed, crm_db *db, const crm_model *m)
     free(ids);
     if (rc == 0 && changed)
         *changed = n;
+    return rc;
+}
+
+/* ---- scoring on ingest ---------------------------------------------------- */
+
+int crm_score_enable(crm_db *db, const char *model_json)
+{
+    if (!db)
+        return crm_error_set(CRM_EINVALID, "db: required");
+    if (!model_json)
+        return crm_error_set(CRM_EINVALID, "model: required");
+    crm_model *m = NULL;
+    int rc = crm_model_from_json(&m, model_json);
+    if (rc)
+        return rc;
+    crm_model_free(db->score_model);
+    db->score_model = m;
+    return 0;
+}
+
+void crm_score_disable(crm_db *db)
+{
+    if (!db)
+        return;
+    crm_model_free(db->score_model);
+    db->score_model = NULL;
+}
+
+int crm__lead_score_new(crm_score *out, char **event, crm_db *db, const crm_lead *lead)
+{
+    *event = NULL;
+    int rc = score_of(out, db->score_model, lead, crm_db_now(db));
+    if (rc == 0 && !(*event = scored_event(db->score_model, out, CRM_SCORE_EVENT_REASONS)))
+        rc = crm__error_nomem();
     return rc;
 }

@@ -907,6 +907,28 @@ def test_model_save_show_and_score(db, tmp_path):
     assert "score   5  grade D" in p.out and "channel: *" in p.out
 
 
+def test_import_scores_with_a_stored_model(db, tmp_path):
+    doc = tmp_path / "rules.json"
+    doc.write_text(json.dumps(RULES, ensure_ascii=False))
+    data = (json.dumps({"channel": "walk_in", "phone": "13800000001", "name": "王伟", "city": "上海",
+                        "model": "EX5", "purchase_timeline": "within_1m"}, ensure_ascii=False) + "\n"
+            + json.dumps({"channel": "douyin", "phone": "13800000002"}) + "\n"
+            + json.dumps({"channel": "dcc", "phone": "13800000001"}) + "\n").encode()
+    p = run("import", "--score-model", "default", "-", db=db, stdin=data, check=4)
+    assert "not found" in p.err and leads_json(db) == []
+    run("model", "save", doc, db=db, check=0)
+    s = summary(run("import", "--json", "--score-model", "default", "-", db=db, stdin=data, check=0))
+    assert (s["created"], s["duplicates"], s["scored"]) == (2, 1, 2)
+    by_phone = {l["phone"]: l for l in leads_json(db)}
+    assert (by_phone["13800000001"]["score"], by_phone["13800000001"]["grade"]) == (65, "B")
+    assert (by_phone["13800000002"]["score"], by_phone["13800000002"]["grade"]) == (5, "D")
+    shown = json.loads(run("show", "--json", by_phone["13800000001"]["id"], db=db, check=0).out)
+    created = next(e for e in shown["events"] if e["kind"] == "lead.created")
+    assert created["data"]["score"] == 65 and created["data"]["reasons"][0]["item"] == "walk_in"
+    p = run("import", "--score-model", "default", "-", db=db, stdin=data, check=0)
+    assert "0 created (0 scored with default), 3 duplicates" in p.out
+
+
 def test_model_errors(db, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"type":"rules","groups":{"channel":{"points":{"dcc":"ten"}}}}')

@@ -85,4 +85,30 @@ public class ScoringTest {
             assertTrue(e.getMessage().contains("kind: expected"));
         }
     }
+
+    @Test
+    public void scoresOnIngest() {
+        db.enableScoring(RULES);
+        IngestResult r = db.ingest("{\"channel\":\"walk_in\",\"phone\":\"13800000001\",\"model\":\"EX5\"}");
+        assertTrue(r.isScored());
+        assertEquals(40, r.getScore());
+        assertEquals("A", r.getGrade());
+        assertEquals(40, db.getLead(r.getId()).getScore());
+        try (EventIterator it = db.events(r.getId())) {
+            Event created = it.next();
+            assertEquals("lead.created", created.getKind());
+            assertTrue(created.getData(), created.getData().contains("\"score\":40"));
+        }
+        IngestResult dup = db.ingest("{\"channel\":\"dcc\",\"phone\":\"13800000001\"}");
+        assertTrue(dup.isDuplicate());
+        assertEquals(-1, dup.getScore());
+        try {
+            db.enableScoring("{\"type\":\"rules\",\"groups\":{\"channel\":{\"points\":{\"x\":\"y\"}}}}");
+            fail();
+        } catch (InvalidInputException e) {
+            assertTrue(e.getMessage().contains("groups.channel.points.x"));
+        }
+        db.disableScoring();
+        assertEquals(-1, db.ingest("{\"channel\":\"walk_in\",\"phone\":\"13800000002\"}").getScore());
+    }
 }

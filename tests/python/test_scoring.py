@@ -45,6 +45,24 @@ def test_bad_documents_raise_with_the_path(db):
         db.save_model(RULES)
 
 
+def test_scoring_on_ingest(db):
+    db.enable_scoring(RULES)
+    r = db.ingest(lead("13800000001", channel="walk_in", name="王伟", model="EX5", test_drive=True))
+    assert (r["outcome"], r["score"], r["grade"]) == ("created", 55, "A")
+    assert db.get(r["id"])["score"] == 55 and db.get(r["id"])["grade"] == "A"
+    created = next(iter(db.events(r["id"])))
+    assert created["kind"] == "lead.created"
+    assert created["data"]["score"] == 55 and created["data"]["model"] == "default"
+    assert created["data"]["reasons"][0] == {"group": "channel", "item": "walk_in", "points": 30}
+    dup = db.ingest(lead("13800000001"))
+    assert (dup["outcome"], dup["score"], dup["grade"]) == ("duplicate", None, None)
+    with pytest.raises(crm.InvalidInputError, match=r"groups\.channel\.points\.x"):
+        db.enable_scoring({"type": "rules", "groups": {"channel": {"points": {"x": "y"}}}})
+    db.disable_scoring()
+    r = db.ingest(lead("13800000002", channel="walk_in"))
+    assert r["score"] is None and db.get(r["id"])["score"] is None
+
+
 def test_train_and_score_values():
     rnd = random.Random(5)
     rows, labels = [], []

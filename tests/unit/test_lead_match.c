@@ -222,6 +222,33 @@ static void matching_holds_over_many_leads(void **state)
     assert_int_equal(test_count_leads(db), 6000);
 }
 
+/* With scoring on too: a lead stored for review is scored like any new
+ * lead; the candidate keeps its score, and a duplicate is not scored. */
+static void scoring_with_matching_leaves_existing_leads_alone(void **state)
+{
+    crm_db *db = *state;
+    assert_int_equal(crm_score_enable(db, "{\"type\":\"rules\",\"groups\":{\"channel\":{\"points\":"
+                                          "{\"website\":20,\"douyin\":60}}}}"),
+                     0);
+    crm_ingest_result a = ingest(db, "{\"channel\":\"website\",\"phone\":\"13912345670\",\"name\":\"刘敏\",\"city\":\"广州\"}");
+    assert_int_equal(a.score, 20);
+    crm_ingest_result b = ingest(db, "{\"channel\":\"douyin\",\"email\":\"lm@qq.com\",\"name\":\"刘敏\",\"city\":\"广州市\"}");
+    assert_int_equal(b.outcome, CRM_INGEST_REVIEW);
+    assert_int_equal(b.score, 60);
+    assert_string_equal(b.grade, "B");
+    crm_ingest_result c = ingest(db, "{\"channel\":\"douyin\",\"phone\":\"+86 139 1234 5670\",\"name\":\"刘敏\","
+                                     "\"city\":\"广州\"}");
+    assert_int_equal(c.outcome, CRM_INGEST_DUPLICATE);
+    assert_int_equal(c.score, -1);
+    crm_lead *l;
+    assert_int_equal(crm_lead_get(&l, db, a.id), 0);
+    assert_int_equal(l->score, 20);
+    crm_lead_free(l);
+    assert_int_equal(crm_lead_get(&l, db, b.id), 0);
+    assert_int_equal(l->score, 60);
+    crm_lead_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +261,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_configurations_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(review_queue_list_accept_reject, setup, teardown),
         cmocka_unit_test_setup_teardown(matching_holds_over_many_leads, setup, teardown),
+        cmocka_unit_test_setup_teardown(scoring_with_matching_leaves_existing_leads_alone, setup, teardown),
     };
     return cmocka_run_group_tests_name("lead_match", tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* Scoring: rule models (points, caps, decay, grades, reasons), validation
  * with JSON paths, trained models (naive Bayes, logistic), their JSON,
- * AUC, models in the database and scores written back to leads. */
+ * AUC, models in the database, scores written back to leads and scoring
+ * on ingest. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "core/core.h"
 #include "helpers.h"
@@ -408,6 +411,141 @@ static void a_model_trains_on_stored_outcomes(void **state)
     crm_model_free(m);
 }
 
+/* ---- scoring on ingest ---------------------------------------------------- */
+
+static const char *const HOT =
+    "{\"channel\":\"walk_in\",\"phone\":\"13800000001\",\"name\":\"王伟\",\"city\":\"上海\","
+    "\"model\":\"ID.4\",\"test_drive\":true,\"purchase_timeline\":\"within_1m\"}";
+
+/* The data of a lead's "lead.created" event, parsed (NULL when it has none). */
+static cJSON *created_event(crm_db *db, const char *id)
+{
+    crm_iter *it = NULL;
+    const crm_event *e;
+    cJSON *data = NULL;
+    assert_int_equal(crm_event_iter_new(&it, db, id), 0);
+    while (crm_event_next(&e, it) == 0)
+        if (strcmp(e->kind, "lead.created") == 0 && e->data)
+            data = cJSON_Parse(e->data);
+    crm_iter_free(it);
+    return data;
+}
+
+static void ingest_stores_score_grade_and_reasons(void **state)
+{
+    crm_db *db = *state;
+    assert_int_equal(crm_score_enable(db, RULES), 0);
+    crm_ingest_result r;
+    assert_int_equal(crm_lead_ingest(&r, db, HOT), 0);
+    assert_int_equal(r.outcome, CRM_INGEST_CREATED);
+    /* What the model says of the stored lead, at the same time. */
+    crm_lead *l;
+    crm_model *m = load(RULES);
+    crm_score want;
+    assert_int_equal(crm_lead_get(&l, db, r.id), 0);
+    assert_int_equal(crm_lead_score(&want, db, m, r.id), 0); /* same time: same score */
+    assert_true(want.score > 50);
+    assert_int_equal(r.score, want.score);
+    assert_string_equal(r.grade, want.grade);
+    assert_int_equal(l->score, want.score);
+    assert_string_equal(l->grade, want.grade);
+    assert_non_null(strstr(r.reason, "scored"));
+    crm_lead_free(l);
+
+    cJSON *ev = created_event(db, r.id);
+    assert_non_null(ev);
+    assert_string_equal(cJSON_GetObjectItem(ev, "model")->valuestring, "默认");
+    assert_int_equal(cJSON_GetObjectItem(ev, "score")->valueint, want.score);
+    assert_string_equal(cJSON_GetObjectItem(ev, "grade")->valuestring, want.grade);
+    const cJSON *reasons = cJSON_GetObjectItem(ev, "reasons");
+    assert_int_equal(cJSON_GetArraySize(reasons), CRM_SCORE_EVENT_REASONS);
+    /* the largest contribution first: walk-in, 30 points */
+    assert_string_equal(cJSON_GetObjectItem(reasons->child, "group")->valuestring, want.reasons[0].group);
+    assert_string_equal(cJSON_GetObjectItem(reasons->child, "item")->valuestring, "walk_in");
+    cJSON_Delete(ev);
+
+    /* A duplicate is not scored and leaves the stored score alone. */
+    crm_ingest_result d;
+    size_t events = test_count_events(db, r.id);
+    crm_db_set_time(db, T0 + 10 * DAY);
+    assert_int_equal(crm_lead_ingest(&d, db, "{\"channel\":\"website\",\"phone\":\"13800000001\"}"), 0);
+    assert_int_equal(d.outcome, CRM_INGEST_DUPLICATE);
+    assert_int_equal(d.score, -1);
+    assert_string_equal(d.grade, "");
+    assert_int_equal(test_count_events(db, r.id), events + 1); /* lead.duplicate only */
+    assert_int_equal(crm_lead_get(&l, db, r.id), 0);
+    assert_int_equal(l->score, want.score);
+    crm_lead_free(l);
+    crm_model_free(m);
+}
+
+static void disable_stops_scoring_on_ingest(void **state)
+{
+    crm_db *db = *state;
+    crm_score_disable(NULL);
+    assert_int_equal(crm_score_enable(db, RULES), 0);
+    crm_score_disable(db);
+    crm_ingest_result r;
+    assert_int_equal(crm_lead_ingest(&r, db, HOT), 0);
+    assert_int_equal(r.outcome, CRM_INGEST_CREATED);
+    assert_int_equal(r.score, -1);
+    assert_string_equal(r.reason, "new lead");
+    crm_lead *l;
+    assert_int_equal(crm_lead_get(&l, db, r.id), 0);
+    assert_true(l->score < 0);
+    assert_null(l->grade);
+    crm_lead_free(l);
+    assert_null(created_event(db, r.id));
+}
+
+static void a_bad_model_is_refused_and_changes_nothing(void **state)
+{
+    crm_db *db = *state;
+    assert_crm_error(crm_score_enable(db, NULL), CRM_EINVALID, "model");
+    assert_crm_error(crm_score_enable(NULL, RULES), CRM_EINVALID, "db");
+    assert_int_equal(crm_score_enable(db, "{\"type\":\"rules\",\"name\":\"first\","
+                                          "\"groups\":{\"channel\":{\"points\":{\"*\":40}}}}"),
+                     0);
+    assert_crm_error(crm_score_enable(db, "{\"type\":\"rules\",\"groups\":{\"channel\":{\"points\":{\"dcc\":\"x\"}}}}"),
+                     CRM_EINVALID, "groups.channel.points.dcc");
+    assert_crm_error(crm_score_enable(db, "{\"type\":"), CRM_EINVALID, "");
+    /* the model enabled before is still the one in use */
+    crm_ingest_result r;
+    assert_int_equal(crm_lead_ingest(&r, db, HOT), 0);
+    assert_int_equal(r.score, 40);
+    cJSON *ev = created_event(db, r.id);
+    assert_string_equal(cJSON_GetObjectItem(ev, "model")->valuestring, "first");
+    cJSON_Delete(ev);
+}
+
+/* An event append that fails for the event that carries a score. */
+static int (*real_event_append)(crm_backend *, const crm_event *);
+static int failing_scored_append(crm_backend *b, const crm_event *e)
+{
+    if (e->data && strstr(e->data, "\"score\""))
+        return crm_error_set(CRM_ESTORAGE, "injected: the score's event could not be written");
+    return real_event_append(b, e);
+}
+
+static void a_failed_score_rolls_the_ingest_back(void **state)
+{
+    crm_db *db = *state;
+    assert_int_equal(crm_score_enable(db, RULES), 0);
+    real_event_append = db->backend->event_append;
+    db->backend->event_append = failing_scored_append;
+    crm_ingest_result r;
+    assert_crm_error(crm_lead_ingest(&r, db, HOT), CRM_ESTORAGE, "injected");
+    assert_int_equal(r.score, -1);
+    assert_int_equal(r.id[0], '\0');
+    db->backend->event_append = real_event_append;
+    assert_int_equal(test_count_leads(db), 0);
+    /* nothing was left behind: not even the phone key (no duplicate now) */
+    assert_int_equal(crm_lead_ingest(&r, db, HOT), 0);
+    assert_int_equal(r.outcome, CRM_INGEST_CREATED);
+    assert_true(r.score >= 0);
+    assert_int_equal(test_count_leads(db), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +559,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(models_are_saved_by_version, setup_memory, test_teardown_db),
         cmocka_unit_test_setup_teardown(leads_are_scored_and_rescored, setup_memory, test_teardown_db),
         cmocka_unit_test_setup_teardown(a_model_trains_on_stored_outcomes, setup_memory, test_teardown_db),
+        cmocka_unit_test_setup_teardown(ingest_stores_score_grade_and_reasons, setup_memory, test_teardown_db),
+        cmocka_unit_test_setup_teardown(disable_stops_scoring_on_ingest, setup_memory, test_teardown_db),
+        cmocka_unit_test_setup_teardown(a_bad_model_is_refused_and_changes_nothing, setup_memory, test_teardown_db),
+        cmocka_unit_test_setup_teardown(a_failed_score_rolls_the_ingest_back, setup_memory, test_teardown_db),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

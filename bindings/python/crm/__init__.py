@@ -362,6 +362,22 @@ class Db:
         """Back to exact-phone duplicates on ingest."""
         self._h.disable_matching()
 
+    # -- scoring on ingest ---------------------------------------------------
+
+    def enable_scoring(self, model):
+        """Score every lead that :meth:`ingest` stores with ``model`` (a dict
+        or JSON text, e.g. from :meth:`load_model`), in the same transaction
+        as its insert: the lead keeps the score and grade, its "lead.created"
+        event records the model, score, grade and top reasons, and the
+        result of ingest has "score" and "grade". Duplicates are not scored.
+        InvalidInputError naming the JSON path for a bad model (the earlier
+        setting stays)."""
+        self._h.enable_scoring(_model_text(model))
+
+    def disable_scoring(self):
+        """Stop scoring on ingest."""
+        self._h.disable_scoring()
+
     def reviews(self, status="pending", limit=100):
         """The queue of possible duplicates (oldest first, within the scope):
         a list of dicts with id, lead_id, candidate_id, probability, evidence
@@ -382,8 +398,10 @@ class Db:
     def ingest(self, lead):
         """Ingest one lead: a dict, or a JSON object as str or bytes.
 
-        Returns ``{"outcome": "created"|"duplicate", "id": ..., "duplicate_of":
-        None|id, "reason": ...}``. Raises InvalidInputError naming the field
+        Returns ``{"outcome": "created"|"duplicate"|"review", "id": ...,
+        "duplicate_of": None|id, "reason": ..., "score": None|0..100, "grade":
+        None|"A".."D"}`` (score and grade when scoring is on, see
+        :meth:`enable_scoring`). Raises InvalidInputError naming the field
         at fault, PermissionDeniedError for a dealer outside the scope.
         """
         if isinstance(lead, dict):

@@ -29,14 +29,17 @@ public final class IngestResult {
     }
 
     private final Outcome outcome;
-    private final String id, duplicateOf, reason;
+    private final String id, duplicateOf, reason, grade;
+    private final int score;
 
     /* Built by the JNI layer (crm.i, crmb_java_ingest_result). */
-    IngestResult(int outcome, String id, String duplicateOf, String reason) {
+    IngestResult(int outcome, String id, String duplicateOf, String reason, int score, String grade) {
         this.outcome = Outcome.values()[outcome];
         this.id = id;
         this.duplicateOf = duplicateOf;
         this.reason = reason;
+        this.score = score;
+        this.grade = grade;
     }
 
     public Outcome getOutcome() { return outcome; }
@@ -48,11 +51,18 @@ public final class IngestResult {
     public String getDuplicateOf() { return duplicateOf; }
     /** Why, in words: "new lead", "duplicate of ... (same phone)". */
     public String getReason() { return reason; }
+    /** True when the new lead was scored on ingest ({@link Crm#enableScoring(String)}). */
+    public boolean isScored() { return score >= 0; }
+    /** The score (0..100) given on ingest, or -1 when not scored. */
+    public int getScore() { return score; }
+    /** The grade ("A".."D") given on ingest, or null when not scored. */
+    public String getGrade() { return grade; }
 
     @Override
     public String toString() {
         return "IngestResult{" + outcome + ", id=" + id
             + (duplicateOf != null ? ", duplicateOf=" + duplicateOf : "")
+            + (score >= 0 ? ", score=" + score + ", grade=" + grade : "")
             + ", reason=" + reason + "}";
     }
 }
