@@ -372,15 +372,13 @@ size_t crm__feature_number_slot(const model_feature *f, double x)
 {
     if (isnan(x))
         return f->n_slots - 1;
-    size_t lo = 0, hi = f->n_cuts; /* the number of cuts <= x */
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (f->cuts[mid] <= x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    /* The number of cuts <= x, counted without a branch: at most 63 cuts,
+     * usually 9, and the branches of a binary search on real data are
+     * mispredicted about half the time. */
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_cuts; i++)
+        n += f->cuts[i] <= x;
+    return n;
 }
 
 static lead_feature lead_feature_of(const char *name)
