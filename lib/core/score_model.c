@@ -976,15 +976,17 @@ int crm_model_train(crm_model **out, const crm_dataset *ds, const crm_train_opti
         rc = build_features(m, ds, train, o->bins);
     if (rc == 0) {
         size_t F = m->n_features;
+        /* With nothing held back the training rows are all the rows: no
+         * copy (a fresh copy of this size costs its page faults too). */
         X = malloc(n * F * sizeof *X);
-        Xtrain = malloc(n_train * F * sizeof *Xtrain);
-        ytrain = malloc(n_train);
+        Xtrain = n_hold ? malloc(n_train * F * sizeof *Xtrain) : X;
+        ytrain = n_hold ? malloc(n_train) : ds->labels;
         m->w = calloc(m->n_slots, sizeof *m->w);
         if (!X || !Xtrain || !ytrain || !m->w)
             rc = crm__error_nomem();
         if (rc == 0)
             rc = encode_rows(m, ds, X);
-        for (size_t r = 0, t = 0; rc == 0 && r < n; r++) {
+        for (size_t r = 0, t = 0; rc == 0 && n_hold && r < n; r++) {
             if (train[r]) {
                 memcpy(Xtrain + t * F, X + r * F, F * sizeof *X);
                 ytrain[t++] = ds->labels[r];
@@ -1025,9 +1027,11 @@ int crm_model_train(crm_model **out, const crm_dataset *ds, const crm_train_opti
             free(labels);
         }
     }
+    if (n_hold) {
+        free(Xtrain);
+        free(ytrain);
+    }
     free(X);
-    free(Xtrain);
-    free(ytrain);
     free(train);
     if (rc) {
         crm_model_free(m);
