@@ -372,15 +372,13 @@ size_t crm__feature_number_slot(const model_feature *f, double x)
 {
     if (isnan(x))
         return f->n_slots - 1;
-    size_t lo = 0, hi = f->n_cuts; /* the number of cuts <= x */
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (f->cuts[mid] <= x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    /* The number of cuts <= x, counted without a branch: at most 63 cuts,
+     * usually 9, and the branches of a binary search on real data are
+     * mispredicted about half the time. */
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_cuts; i++)
+        n += f->cuts[i] <= x;
+    return n;
 }
 
 static lead_feature lead_feature_of(const char *name)
@@ -587,31 +585,46 @@ static int build_features(crm_model *m, const crm_dataset *ds, const unsigned ch
 }
 
 /* The slot of each feature for every row of a dataset (row-major, F per
- * row), column by column: a category column maps its dictionary to slots
- * once instead of hashing every cell. */
+ * row). A category column maps its dictionary to slots once instead of
+ * hashing every cell; then one pass over the rows, in the order of the
+ * memory, fills X (a pass per column strides through all of the cells and
+ * of X each time: most of the encoding time was those cache misses). */
 static int encode_rows(const crm_model *m, const crm_dataset *ds, uint32_t *X)
 {
     size_t F = m->n_features;
-    for (size_t c = 0; c < F; c++) {
+    uint32_t **maps = calloc(F, sizeof *maps);
+    if (!maps)
+        return crm__error_nomem();
+    int rc = 0;
+    for (size_t c = 0; c < F && rc == 0; c++) {
         const model_feature *f = &m->features[c];
-        const double *cell = ds->cells + c;
-        if (f->kind == CRM_COLUMN_NUMBER) {
-            for (size_t r = 0; r < ds->n_rows; r++, cell += ds->n_cols)
-                X[r * F + c] = (uint32_t)(f->base + crm__feature_number_slot(f, *cell));
+        if (f->kind == CRM_COLUMN_NUMBER)
             continue;
-        }
         const dict *d = &ds->dicts[c];
-        uint32_t *map = malloc((d->n + 1) * sizeof *map);
-        if (!map)
-            return crm__error_nomem();
+        uint32_t *map = maps[c] = malloc((d->n + 1) * sizeof *map);
+        if (!map) {
+            rc = crm__error_nomem();
+            break;
+        }
         for (size_t i = 0; i < d->n; i++)
             map[i] = (uint32_t)(f->base + crm__feature_category_slot(f, d->texts[i]));
         map[d->n] = (uint32_t)(f->base + f->n_slots - 1); /* missing */
-        for (size_t r = 0; r < ds->n_rows; r++, cell += ds->n_cols)
-            X[r * F + c] = map[isnan(*cell) ? d->n : (size_t)*cell];
-        free(map);
     }
-    return 0;
+    for (size_t r = 0; rc == 0 && r < ds->n_rows; r++) {
+        const double *cell = ds->cells + r * ds->n_cols;
+        uint32_t *x = X + r * F;
+        for (size_t c = 0; c < F; c++) {
+            const model_feature *f = &m->features[c];
+            if (maps[c])
+                x[c] = maps[c][isnan(cell[c]) ? ds->dicts[c].n : (size_t)cell[c]];
+            else
+                x[c] = (uint32_t)(f->base + crm__feature_number_slot(f, cell[c]));
+        }
+    }
+    for (size_t c = 0; c < F; c++)
+        free(maps[c]);
+    free(maps);
+    return rc;
 }
 
 static int fit_naive_bayes(crm_model *m, const uint32_t *X, const unsigned char *y, size_t n, double alpha)
@@ -642,36 +655,56 @@ static int fit_naive_bayes(crm_model *m, const uint32_t *X, const unsigned char 
     return 0;
 }
 
+/* The dot product of a[0..n) and b[0..n) with four independent sums: the
+ * compiler may not reorder a floating-point reduction itself, and one
+ * running sum waits on each addition's latency (this loop is most of the
+ * training time when there are hundreds of slots). */
+static double dot(const double *a, const double *b, size_t n)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        s0 += a[k] * b[k];
+        s1 += a[k + 1] * b[k + 1];
+        s2 += a[k + 2] * b[k + 2];
+        s3 += a[k + 3] * b[k + 3];
+    }
+    for (; k < n; k++)
+        s0 += a[k] * b[k];
+    return (s0 + s1) + (s2 + s3);
+}
+
 /* Factor a symmetric positive definite A of order d in place into its
- * Cholesky factor L (lower triangle). false when A is not positive. */
-static bool cholesky_factor(double *A, size_t d)
+ * Cholesky factor L (lower triangle). false when A is not positive.
+ * first[i] is the column of the first non-zero of row i of A (its
+ * envelope): L has no non-zero before it either, so the dot products start
+ * there and a row that is zero left of the diagonal costs nothing. */
+static bool cholesky_factor(double *A, size_t d, const size_t *first)
 {
     for (size_t j = 0; j < d; j++) {
-        double s = A[j * d + j];
-        for (size_t k = 0; k < j; k++)
-            s -= A[j * d + k] * A[j * d + k];
+        double *Aj = A + j * d;
+        size_t fj = first[j];
+        double s = Aj[j] - dot(Aj + fj, Aj + fj, j - fj);
         if (s <= 0)
             return false;
         double l = sqrt(s);
-        A[j * d + j] = l;
+        Aj[j] = l;
         for (size_t i = j + 1; i < d; i++) {
-            double t = A[i * d + j];
-            for (size_t k = 0; k < j; k++)
-                t -= A[i * d + k] * A[j * d + k];
-            A[i * d + j] = t / l;
+            if (first[i] > j)
+                continue; /* A[i][j] is 0 and stays 0 */
+            double *Ai = A + i * d;
+            size_t k0 = first[i] > fj ? first[i] : fj;
+            Ai[j] = (Ai[j] - dot(Ai + k0, Aj + k0, j - k0)) / l;
         }
     }
     return true;
 }
 
 /* Solve L L' x = b in place (b becomes x) with a factor from cholesky_factor. */
-static void cholesky_solve(const double *L, double *b, size_t d)
+static void cholesky_solve(const double *L, double *b, size_t d, const size_t *first)
 {
     for (size_t i = 0; i < d; i++) {
-        double t = b[i];
-        for (size_t k = 0; k < i; k++)
-            t -= L[i * d + k] * b[k];
-        b[i] = t / L[i * d + i];
+        b[i] = (b[i] - dot(L + i * d + first[i], b + first[i], i - first[i])) / L[i * d + i];
     }
     for (size_t i = d; i-- > 0;) {
         double t = b[i];
@@ -709,17 +742,43 @@ static double lr_loss(const crm_model *m, const uint32_t *X, const unsigned char
  * of them, so a Hessian pass costs (F + 1)(F + 2) / 2 per row against F + 1
  * for the gradient. After the first two steps the Hessian barely changes,
  * so its factor is reused (a chord step) for as long as that still lowers
- * the loss well; a step that does not brings a fresh Hessian. */
+ * the loss well; a step that does not brings a fresh Hessian.
+ *
+ * The linear algebra runs on the parameters reordered: the features with
+ * the most slots first, the bias last. One feature's slots never meet in a
+ * row (one-hot), so its block of the Hessian is diagonal, and the rows of
+ * the first feature's slots have nothing left of the diagonal: with one
+ * large feature (a date, a cross of two categories: hundreds of slots) the
+ * factorisation only works on the rows of the other features. */
 static int fit_logistic(crm_model *m, const uint32_t *X, const unsigned char *y, size_t n, double l2)
 {
     size_t F = m->n_features, d = m->n_slots + 1;
     double *L = malloc(d * d * sizeof *L), *g = malloc(d * sizeof *g), *theta = calloc(d, sizeof *theta),
            *step = malloc(d * sizeof *step), *cand = malloc(d * sizeof *cand);
-    size_t *act = malloc((F + 1) * sizeof *act);
-    if (!L || !g || !theta || !step || !cand || !act) {
+    size_t *act = malloc((F + 1) * sizeof *act), *ford = malloc((F + 1) * sizeof *ford),
+           *fstart = malloc((F + 1) * sizeof *fstart), *P = malloc(d * sizeof *P), *first = malloc(d * sizeof *first);
+    if (!L || !g || !theta || !step || !cand || !act || !ford || !fstart || !P || !first) {
         free(L), free(g), free(theta), free(step), free(cand), free(act);
+        free(ford), free(fstart), free(P), free(first);
         return crm__error_nomem();
     }
+    /* ford: the features by slot count, largest first (stable); fstart[k]:
+     * the position of feature k's first slot; P[i]: position of parameter i
+     * (0 the bias, s + 1 slot s). */
+    for (size_t k = 0; k < F; k++) {
+        size_t j = k;
+        for (; j > 0 && m->features[ford[j - 1]].n_slots < m->features[k].n_slots; j--)
+            ford[j] = ford[j - 1];
+        ford[j] = k;
+    }
+    for (size_t i = 0, at = 0; i < F; i++) {
+        const model_feature *f = &m->features[ford[i]];
+        fstart[ford[i]] = at;
+        for (size_t s = 0; s < f->n_slots; s++)
+            P[f->base + s + 1] = at + s;
+        at += f->n_slots;
+    }
+    P[0] = d - 1;
     double pos = 0;
     for (size_t r = 0; r < n; r++)
         pos += y[r];
@@ -731,28 +790,29 @@ static int fit_logistic(crm_model *m, const uint32_t *X, const unsigned char *y,
         bool hessian = fresh;
         if (hessian) {
             memset(L, 0, d * d * sizeof *L);
-            L[0] = 1e-9; /* keeps the bias row positive when every row is one class of a slot */
-            for (size_t s = 1; s < d; s++)
+            L[(d - 1) * d + d - 1] = 1e-9; /* keeps the bias row positive when every row is one class of a slot */
+            for (size_t s = 0; s + 1 < d; s++)
                 L[s * d + s] = l2;
         }
-        g[0] = 0;
+        g[d - 1] = 0;
         for (size_t s = 1; s < d; s++)
-            g[s] = l2 * theta[s];
+            g[P[s]] = l2 * theta[s];
         for (size_t r = 0; r < n; r++) {
             const uint32_t *row = X + r * F;
             double z = theta[0];
-            act[0] = 0;
-            for (size_t k = 0; k < F; k++) {
-                act[k + 1] = row[k] + 1;
+            for (size_t i = 0; i < F; i++) {
+                size_t k = ford[i];
+                act[i] = fstart[k] + row[k] - m->features[k].base;
                 z += theta[row[k] + 1];
             }
+            act[F] = d - 1;
             double p = sigmoid(z), e = p - y[r];
             for (size_t a = 0; a <= F; a++)
                 g[act[a]] += e;
             if (!hessian)
                 continue;
-            /* Slots increase with the feature, so act is ascending and
-             * only the lower triangle (i >= j) is filled. */
+            /* act is ascending (features in the order of ford, the bias
+             * last), so only the lower triangle (i >= j) is filled. */
             double h = p * (1 - p);
             for (size_t a = 0; a <= F; a++) {
                 double *Lrow = L + act[a] * d;
@@ -760,10 +820,19 @@ static int fit_logistic(crm_model *m, const uint32_t *X, const unsigned char *y,
                     Lrow[act[b]] += h;
             }
         }
-        if (hessian && !cholesky_factor(L, d))
-            break; /* cannot happen with l2 > 0; keep the last good weights */
-        memcpy(step, g, d * sizeof *g);
-        cholesky_solve(L, step, d);
+        if (hessian) {
+            for (size_t i = 0; i < d; i++) {
+                size_t j = 0;
+                while (j < i && L[i * d + j] == 0)
+                    j++;
+                first[i] = j;
+            }
+            if (!cholesky_factor(L, d, first))
+                break; /* cannot happen with l2 > 0; keep the last good weights */
+        }
+        cholesky_solve(L, g, d, first);
+        for (size_t i = 0; i < d; i++)
+            step[i] = g[P[i]];
         /* Step with halving until the loss does not increase. */
         double t = 1, max_delta = 0, new_loss = loss;
         bool moved = false;
@@ -798,6 +867,7 @@ static int fit_logistic(crm_model *m, const uint32_t *X, const unsigned char *y,
     m->bias = theta[0];
     memcpy(m->w, theta + 1, m->n_slots * sizeof *theta);
     free(L), free(g), free(theta), free(step), free(cand), free(act);
+    free(ford), free(fstart), free(P), free(first);
     return 0;
 }
 
@@ -906,15 +976,17 @@ int crm_model_train(crm_model **out, const crm_dataset *ds, const crm_train_opti
         rc = build_features(m, ds, train, o->bins);
     if (rc == 0) {
         size_t F = m->n_features;
+        /* With nothing held back the training rows are all the rows: no
+         * copy (a fresh copy of this size costs its page faults too). */
         X = malloc(n * F * sizeof *X);
-        Xtrain = malloc(n_train * F * sizeof *Xtrain);
-        ytrain = malloc(n_train);
+        Xtrain = n_hold ? malloc(n_train * F * sizeof *Xtrain) : X;
+        ytrain = n_hold ? malloc(n_train) : ds->labels;
         m->w = calloc(m->n_slots, sizeof *m->w);
         if (!X || !Xtrain || !ytrain || !m->w)
             rc = crm__error_nomem();
         if (rc == 0)
             rc = encode_rows(m, ds, X);
-        for (size_t r = 0, t = 0; rc == 0 && r < n; r++) {
+        for (size_t r = 0, t = 0; rc == 0 && n_hold && r < n; r++) {
             if (train[r]) {
                 memcpy(Xtrain + t * F, X + r * F, F * sizeof *X);
                 ytrain[t++] = ds->labels[r];
@@ -955,9 +1027,11 @@ int crm_model_train(crm_model **out, const crm_dataset *ds, const crm_train_opti
             free(labels);
         }
     }
+    if (n_hold) {
+        free(Xtrain);
+        free(ytrain);
+    }
     free(X);
-    free(Xtrain);
-    free(ytrain);
     free(train);
     if (rc) {
         crm_model_free(m);

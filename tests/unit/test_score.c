@@ -298,6 +298,90 @@ static void training_is_deterministic(void **state)
     crm_dataset_free(ds);
 }
 
+/* A category of hundreds of values (a calendar date) next to small
+ * features: the Newton solve reorders the parameters (largest feature
+ * first, bias last) and skips the zeros of the Hessian. The fit must not
+ * depend on the column order, and at the optimum the unpenalised bias has
+ * a zero gradient: the mean probability is the mean label. */
+static crm_dataset *make_dated(size_t n, int date_first)
+{
+    static const char *const smalls[3] = { "a", "b", "c" };
+    const char *names[3];
+    crm_column_kind kinds[3];
+    int di = date_first ? 0 : 2, si = date_first ? 1 : 0, ni = date_first ? 2 : 1;
+    names[di] = "date", kinds[di] = CRM_COLUMN_CATEGORY;
+    names[si] = "small", kinds[si] = CRM_COLUMN_CATEGORY;
+    names[ni] = "n", kinds[ni] = CRM_COLUMN_NUMBER;
+    crm_dataset *ds;
+    assert_int_equal(crm_dataset_new(&ds, 3, names, kinds), 0);
+    uint64_t s = 7;
+    for (size_t r = 0; r < n; r++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned date = (unsigned)(s >> 33) % 250, small = (unsigned)(s >> 20) % 3, num = (unsigned)(s >> 45) % 100;
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        double u = (double)(s >> 11) / 9007199254740992.0;
+        /* every 7th date is a campaign day with 5 times the rate */
+        double rate = (date % 7 == 0 ? 0.5 : 0.1) * (small == 2 ? 1.5 : 1.0);
+        char dt[16], nt[16];
+        snprintf(dt, sizeof dt, "d%u", date);
+        snprintf(nt, sizeof nt, "%u", num);
+        const char *v[3];
+        v[di] = dt, v[si] = smalls[small], v[ni] = nt;
+        assert_int_equal(crm_dataset_add_row(ds, v, u < rate), 0);
+    }
+    return ds;
+}
+
+static void logistic_fits_a_large_category(void **state)
+{
+    (void)state;
+    enum { N = 6000 };
+    crm_dataset *d1 = make_dated(N, 1), *d2 = make_dated(N, 0);
+    crm_train_options o = CRM_TRAIN_OPTIONS_INIT;
+    o.holdout = 0;
+    crm_model *m1, *m2;
+    assert_int_equal(crm_model_train(&m1, d1, &o), 0);
+    assert_int_equal(crm_model_train(&m2, d2, &o), 0);
+    double *p = malloc(N * sizeof *p);
+    int *y = malloc(N * sizeof *y);
+    assert_non_null(p);
+    assert_non_null(y);
+    /* the same rows again, to read the labels and the texts */
+    uint64_t s = 7;
+    double sum_p = 0, sum_y = 0, max_diff = 0;
+    static const char *const smalls[3] = { "a", "b", "c" };
+    for (size_t r = 0; r < N; r++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned date = (unsigned)(s >> 33) % 250, small = (unsigned)(s >> 20) % 3, num = (unsigned)(s >> 45) % 100;
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        double u = (double)(s >> 11) / 9007199254740992.0;
+        double rate = (date % 7 == 0 ? 0.5 : 0.1) * (small == 2 ? 1.5 : 1.0);
+        char dt[16], nt[16];
+        snprintf(dt, sizeof dt, "d%u", date);
+        snprintf(nt, sizeof nt, "%u", num);
+        const char *v1[3] = { dt, smalls[small], nt }, *v2[3] = { smalls[small], nt, dt };
+        crm_score a, b;
+        assert_int_equal(crm_model_score_values(&a, m1, v1), 0);
+        assert_int_equal(crm_model_score_values(&b, m2, v2), 0);
+        p[r] = a.probability;
+        y[r] = u < rate;
+        sum_p += a.probability;
+        sum_y += y[r];
+        max_diff = fmax(max_diff, fabs(a.probability - b.probability));
+    }
+    assert_true(fabs(sum_p - sum_y) / N < 1e-4);
+    assert_true(max_diff < 1e-3);
+    double auc;
+    assert_int_equal(crm_roc_auc(&auc, p, y, N), 0);
+    assert_true(auc > 0.7);
+    free(p);
+    free(y);
+    crm_model_free(m1);
+    crm_model_free(m2);
+    crm_dataset_free(d1);
+    crm_dataset_free(d2);
+}
+
 /* ---- in the database ---- */
 
 static int setup_memory(void **state)
@@ -556,6 +640,7 @@ int main(void)
         cmocka_unit_test(dataset_refuses_bad_rows),
         cmocka_unit_test(trained_models_rank_and_explain),
         cmocka_unit_test(training_is_deterministic),
+        cmocka_unit_test(logistic_fits_a_large_category),
         cmocka_unit_test_setup_teardown(models_are_saved_by_version, setup_memory, test_teardown_db),
         cmocka_unit_test_setup_teardown(leads_are_scored_and_rescored, setup_memory, test_teardown_db),
         cmocka_unit_test_setup_teardown(a_model_trains_on_stored_outcomes, setup_memory, test_teardown_db),
