@@ -573,8 +573,8 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
     char *model_save(const char *model_json) { return crmb_model_save($self, model_json); }
     char *model_load(const char *name, int version) { return crmb_model_load($self, name, version); }
     char *model_train_leads(const char *kind, const char *name, double holdout, int64_t seed,
-                            double l2, double alpha, int bins) {
-        return crmb_model_train_leads($self, kind, name, holdout, seed, l2, alpha, bins);
+                            double l2, double alpha, int bins, const char *crosses) {
+        return crmb_model_train_leads($self, kind, name, holdout, seed, l2, alpha, bins, crosses);
     }
     char *lead_score(const char *model_json, const char *id) { return crmb_lead_score($self, model_json, id); }
     int64_t rescore_all(const char *model_json) { return crmb_lead_rescore_all($self, model_json); }
@@ -616,7 +616,7 @@ const char *crmb_lead_status_name(int status);
 %rename(train_rows) crmb_model_train_rows;
 %rename(score_values) crmb_model_score_values;
 char *crmb_model_train_rows(const char *data_json, const char *kind, const char *name, double holdout,
-                            int64_t seed, double l2, double alpha, int bins);
+                            int64_t seed, double l2, double alpha, int bins, const char *crosses);
 char *crmb_model_score_values(const char *model_json, const char *values_json);
 %rename(_fail_for_test) crmb_fail_for_test;
 void crmb_fail_for_test(int code, const char *message);
@@ -765,7 +765,16 @@ const char *crmb_match_default_config(void);
    */
   public static String trainRows(String dataJson, String kind, String name, double holdout, long seed,
                                  double l2, double alpha, int bins) {
-    return CrmNative.trainRows(dataJson, kind, name, holdout, seed, l2, alpha, bins);
+    return CrmNative.trainRows(dataJson, kind, name, holdout, seed, l2, alpha, bins, null);
+  }
+
+  /**
+   * As trainRows, with feature crosses: "A*B,C*D" (pairs of category
+   * columns, each learnt as one more category "A*B"), or null for none.
+   */
+  public static String trainRows(String dataJson, String kind, String name, double holdout, long seed,
+                                 double l2, double alpha, int bins, String crosses) {
+    return CrmNative.trainRows(dataJson, kind, name, holdout, seed, l2, alpha, bins, crosses);
   }
 
   /** Score one row (a JSON array in the model's column order); the score as JSON. */
@@ -1120,7 +1129,12 @@ const char *crmb_match_default_config(void);
      */
     char *trainModel(const char *kind, const char *name, double holdout, int64_t seed,
                      double l2, double alpha, int bins) {
-        return crmb_model_train_leads($self, kind, name, holdout, seed, l2, alpha, bins);
+        return crmb_model_train_leads($self, kind, name, holdout, seed, l2, alpha, bins, NULL);
+    }
+    /** As trainModel, with feature crosses "A*B,C*D" (null: none). */
+    char *trainModel(const char *kind, const char *name, double holdout, int64_t seed,
+                     double l2, double alpha, int bins, const char *crosses) {
+        return crmb_model_train_leads($self, kind, name, holdout, seed, l2, alpha, bins, crosses);
     }
     /** Score a stored lead and keep its score and grade; the score as JSON. */
     char *scoreLead(const char *modelJson, const char *id) { return crmb_lead_score($self, modelJson, id); }
@@ -1173,7 +1187,7 @@ static const char *crmb_version(void) { return crm_version(); }
 %rename(trainRows) crmb_model_train_rows;
 %rename(scoreValues) crmb_model_score_values;
 char *crmb_model_train_rows(const char *data_json, const char *kind, const char *name, double holdout,
-                            int64_t seed, double l2, double alpha, int bins);
+                            int64_t seed, double l2, double alpha, int bins, const char *crosses);
 char *crmb_model_score_values(const char *model_json, const char *values_json);
 /* package-private (CrmNative is): for the tests of the exception mapping */
 %rename(failForTest) crmb_fail_for_test;

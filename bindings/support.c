@@ -914,7 +914,7 @@ static char *score_text(const crm_score *s)
 }
 
 static int train_options(crm_train_options *o, const char *kind, const char *name, double holdout, int64_t seed,
-                         double l2, double alpha, int bins)
+                         double l2, double alpha, int bins, const char *crosses)
 {
     *o = (crm_train_options)CRM_TRAIN_OPTIONS_INIT;
     if (kind == NULL || strcmp(kind, "logistic") == 0) {
@@ -936,6 +936,7 @@ static int train_options(crm_train_options *o, const char *kind, const char *nam
         o->alpha = alpha;
     if (bins > 0)
         o->bins = bins;
+    o->crosses = crosses;
     return 0;
 }
 
@@ -964,12 +965,12 @@ char *crmb_model_load(crmb_handle *h, const char *name, int version)
 }
 
 char *crmb_model_train_leads(crmb_handle *h, const char *kind, const char *name, double holdout, int64_t seed,
-                             double l2, double alpha, int bins)
+                             double l2, double alpha, int bins, const char *crosses)
 {
     crm_db *db = open_db(h);
     crm_train_options o;
     crm_model *m = NULL;
-    if (db == NULL || train_options(&o, kind, name, holdout, seed, l2, alpha, bins) != 0)
+    if (db == NULL || train_options(&o, kind, name, holdout, seed, l2, alpha, bins, crosses) != 0)
         return NULL;
     if (check(crm_model_train_leads(&m, db, &o)) != 0)
         return NULL;
@@ -992,10 +993,10 @@ static const char *cell_text(const cJSON *v, char *buf, size_t size, int *bad)
 }
 
 char *crmb_model_train_rows(const char *data_json, const char *kind, const char *name, double holdout,
-                            int64_t seed, double l2, double alpha, int bins)
+                            int64_t seed, double l2, double alpha, int bins, const char *crosses)
 {
     crm_train_options o;
-    if (train_options(&o, kind, name, holdout, seed, l2, alpha, bins) != 0)
+    if (train_options(&o, kind, name, holdout, seed, l2, alpha, bins, crosses) != 0)
         return NULL;
     cJSON *doc = data_json ? cJSON_Parse(data_json) : NULL;
     const cJSON *cols = cJSON_GetObjectItemCaseSensitive(doc, "columns");

@@ -142,17 +142,18 @@ char *crmb_model_load(crmb_handle *h, const char *name, int version);
 /**
  * Train on the stored outcomes (crm_model_train_leads); the model's document,
  * not saved. kind: "logistic" or "naive_bayes"; name NULL for "default";
- * holdout, l2, alpha, bins as crm_train_options (negative or 0: the default).
+ * holdout, l2, alpha, bins as crm_train_options (negative or 0: the default);
+ * crosses as crm_train_options ("A*B,C*D"; NULL: none).
  */
 char *crmb_model_train_leads(crmb_handle *h, const char *kind, const char *name, double holdout,
-                             int64_t seed, double l2, double alpha, int bins);
+                             int64_t seed, double l2, double alpha, int bins, const char *crosses);
 /**
  * Train on rows given as JSON: {"columns": [names], "kinds": ["category" |
  * "number", ...], "rows": [[value, ...], ...], "labels": [0 | 1, ...]};
  * values are strings, numbers or null. Options as crmb_model_train_leads.
  */
 char *crmb_model_train_rows(const char *data_json, const char *kind, const char *name, double holdout,
-                            int64_t seed, double l2, double alpha, int bins);
+                            int64_t seed, double l2, double alpha, int bins, const char *crosses);
 /** Score one row of values (a JSON array, in the model's column order). */
 char *crmb_model_score_values(const char *model_json, const char *values_json);
 /** Score a stored lead and keep its score and grade (crm_lead_score). */

@@ -28,6 +28,8 @@ static const char model_usage[] =
     "      --holdout F        fraction held back to measure AUC (default 0.2)\n"
     "      --bins B           quantile bins per number (default 10)\n"
     "      --l2 X             logistic: L2 penalty (default 1)\n"
+    "      --cross A*B[,C*D]  cross two category features into one more (e.g.\n"
+    "                         channel*city)\n"
     "  show [NAME]          print a stored model (default name: default)\n"
     "      --version V        that version instead of the newest\n"
     "      --json             the model's JSON document only\n"
@@ -155,6 +157,10 @@ static int model_train(int argc, char **argv, cli_globals *g)
         } else if (r == 0 && (r = cli_opt(argc, argv, &i, "--l2", &v, "model train")) > 0) {
             if (parse_double("model train", "--l2", v, &o.l2))
                 return CLI_EXIT_USAGE;
+        } else if (r == 0 && (r = cli_opt(argc, argv, &i, "--cross", &v, "model train")) > 0) {
+            if (o.crosses)
+                return cli_usage_error("model train", "--cross: given twice (list the pairs as A*B,C*D)");
+            o.crosses = v;
         } else if (r == 0 && (r = cli_opt(argc, argv, &i, "--bins", &v, "model train")) > 0) {
             if (parse_int("model train", "--bins", v, 2, 64, &o.bins))
                 return CLI_EXIT_USAGE;

@@ -142,7 +142,8 @@ CRM_EXTERN(int64_t) crm_model_trained_at(const crm_model *model);
 /** ROC AUC on the held-back rows, or a negative number when none were held back. */
 CRM_EXTERN(double) crm_model_auc(const crm_model *model);
 
-/** How many features a trained model reads (0 for a rule model). */
+/** How many features a trained model reads (0 for a rule model); its
+ *  crosses are built from these and not counted. */
 CRM_EXTERN(size_t) crm_model_feature_count(const crm_model *model);
 
 /** The name of feature i of a trained model (borrowed), or NULL when out of range. */
@@ -220,11 +221,20 @@ typedef struct crm_train_options {
     double alpha;          /**< naive Bayes: additive smoothing; default 1 */
     int bins;              /**< quantile bins per number column (2..64); default 10 */
     int grade_bands[3];    /**< lowest score of A, B, C; default 75, 50, 25 */
+    /**
+     * Feature crosses (version 2): NULL or a comma-separated list of pairs
+     * "A*B" of category columns, e.g. "month*day,job*education". Each pair
+     * becomes one more category feature named "A*B" whose value is the two
+     * values joined by '*' (missing when either is), learnt like any other
+     * category and kept in the model, so scoring builds it from the inputs.
+     */
+    const char *crosses;
 } crm_train_options;
 
-#define CRM_TRAIN_OPTIONS_VERSION 1
+/* Version 1 (without crosses) is still accepted. */
+#define CRM_TRAIN_OPTIONS_VERSION 2
 #define CRM_TRAIN_OPTIONS_INIT \
-    { CRM_TRAIN_OPTIONS_VERSION, CRM_MODEL_LOGISTIC, NULL, 0.2, 20261125u, 1.0, 1.0, 10, { 75, 50, 25 } }
+    { CRM_TRAIN_OPTIONS_VERSION, CRM_MODEL_LOGISTIC, NULL, 0.2, 20261125u, 1.0, 1.0, 10, { 75, 50, 25 }, NULL }
 
 /**
  * Train a model on a dataset. Deterministic for a given dataset and options.

@@ -55,6 +55,13 @@ int crm_model_score_lead(crm_score *out, const crm_model *m, const crm_lead *lea
         const model_feature *f = &m->features[k];
         /* A lead has no numbers among the fields a model reads: a number
          * feature is missing for it. */
+        if (f->is_cross) {
+            const model_feature *fa = &m->features[f->cross[0]], *fb = &m->features[f->cross[1]];
+            slots[k] = crm__feature_cross_slot(
+                f, fa->lead_field == LF_NONE ? NULL : lead_feature_text(lead, fa->lead_field),
+                fb->lead_field == LF_NONE ? NULL : lead_feature_text(lead, fb->lead_field));
+            continue;
+        }
         slots[k] = f->kind == CRM_COLUMN_CATEGORY
                        ? crm__feature_category_slot(f, f->lead_field == LF_NONE ? NULL
                                                                                 : lead_feature_text(lead, f->lead_field))

@@ -42,6 +42,9 @@ typedef struct model_feature {
     double *cuts;
     size_t n_cuts;
     double baseline; /* the weight an average training row gets from this feature */
+    /* a cross: the two input features (category) whose values it joins */
+    size_t cross[2];
+    bool is_cross;
 } model_feature;
 
 typedef struct rule_model rule_model;
@@ -55,7 +58,8 @@ struct crm_model {
     /* trained */
     double auc;   /* < 0: none measured */
     size_t n_train, n_holdout;
-    size_t n_features;
+    size_t n_features; /* the inputs, then the crosses */
+    size_t n_inputs;
     model_feature *features;
     size_t n_slots;
     double bias;
@@ -71,6 +75,9 @@ crm_model *crm__model_alloc(crm_model_kind kind);
 size_t crm__feature_category_slot(const model_feature *f, const char *text);
 /* The slot of a number (NaN: the "(missing)" slot). */
 size_t crm__feature_number_slot(const model_feature *f, double x);
+
+/* The slot of a cross from its two input texts (NULL or "": missing). */
+size_t crm__feature_cross_slot(const model_feature *f, const char *a, const char *b);
 
 /* Grade of a 0..100 score from the bands. */
 void crm__grade(char out[2], const int bands[3], int score);

@@ -296,12 +296,12 @@ double crm_model_auc(const crm_model *m)
 
 size_t crm_model_feature_count(const crm_model *m)
 {
-    return m ? m->n_features : 0;
+    return m ? m->n_inputs : 0;
 }
 
 const char *crm_model_feature_name(const crm_model *m, size_t i)
 {
-    return m && i < m->n_features ? m->features[i].name : NULL;
+    return m && i < m->n_inputs ? m->features[i].name : NULL;
 }
 
 const char *crm_model_kind_name(crm_model_kind kind)
@@ -379,6 +379,38 @@ size_t crm__feature_number_slot(const model_feature *f, double x)
     for (size_t i = 0; i < f->n_cuts; i++)
         n += f->cuts[i] <= x;
     return n;
+}
+
+/* Join two category texts into the value of their cross: buf when it
+ * fits, else a fresh string (*heap set); NULL when either is missing or
+ * out of memory. */
+static char *cross_text(char *buf, size_t size, const char *a, const char *b, bool *heap)
+{
+    *heap = false;
+    if (!a || !a[0] || !b || !b[0])
+        return NULL;
+    size_t la = strlen(a), lb = strlen(b);
+    char *t = buf;
+    if (la + lb + 2 > size) {
+        if (!(t = malloc(la + lb + 2)))
+            return NULL;
+        *heap = true;
+    }
+    memcpy(t, a, la);
+    t[la] = '*';
+    memcpy(t + la + 1, b, lb + 1);
+    return t;
+}
+
+size_t crm__feature_cross_slot(const model_feature *f, const char *a, const char *b)
+{
+    char buf[256];
+    bool heap;
+    char *t = cross_text(buf, sizeof buf, a, b, &heap);
+    size_t slot = crm__feature_category_slot(f, t);
+    if (heap)
+        free(t);
+    return slot;
 }
 
 static lead_feature lead_feature_of(const char *name)
@@ -899,8 +931,8 @@ static double logit_of(const crm_model *m, const uint32_t *slots)
 
 static int check_train_options(const crm_train_options *o)
 {
-    if (o->version != CRM_TRAIN_OPTIONS_VERSION)
-        return crm_error_set(CRM_EINVALID, "options.version: expected %d, got %u", CRM_TRAIN_OPTIONS_VERSION,
+    if (o->version != 1 && o->version != CRM_TRAIN_OPTIONS_VERSION)
+        return crm_error_set(CRM_EINVALID, "options.version: expected 1 or %d, got %u", CRM_TRAIN_OPTIONS_VERSION,
                              o->version);
     if (o->kind != CRM_MODEL_NAIVE_BAYES && o->kind != CRM_MODEL_LOGISTIC)
         return crm_error_set(CRM_EINVALID, "options.kind: expected naive_bayes or logistic");
@@ -920,6 +952,146 @@ static int check_train_options(const crm_train_options *o)
     return 0;
 }
 
+#define CROSSES_MAX 32
+
+static size_t column_of(const crm_dataset *ds, const char *name, size_t len)
+{
+    for (size_t c = 0; c < ds->n_cols; c++)
+        if (strlen(ds->names[c]) == len && memcmp(ds->names[c], name, len) == 0)
+            return c;
+    return ds->n_cols;
+}
+
+/* Parse "A*B,C*D" into column pairs; errors name options.crosses[i]. */
+static int parse_crosses(size_t pairs[][2], size_t *n_out, const crm_dataset *ds, const char *text)
+{
+    size_t n = 0;
+    *n_out = 0;
+    if (!text || !text[0])
+        return 0;
+    for (const char *p = text;; n++) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *star = memchr(p, '*', len);
+        if (n == CROSSES_MAX)
+            return crm_error_set(CRM_EINVALID, "options.crosses: at most %d crosses", CROSSES_MAX);
+        if (!star || star == p || star + 1 == p + len || memchr(star + 1, '*', (size_t)(p + len - star - 1)))
+            return crm_error_set(CRM_EINVALID, "options.crosses[%zu]: expected A*B, got '%.*s'", n,
+                                 (int)(len > 64 ? 64 : len), p);
+        const char *part[2] = { p, star + 1 };
+        size_t plen[2] = { (size_t)(star - p), (size_t)(p + len - star - 1) };
+        for (int i = 0; i < 2; i++) {
+            size_t c = column_of(ds, part[i], plen[i]);
+            if (c == ds->n_cols)
+                return crm_error_set(CRM_EINVALID, "options.crosses[%zu]: unknown feature '%.*s'", n,
+                                     (int)(plen[i] > 64 ? 64 : plen[i]), part[i]);
+            if (ds->kinds[c] != CRM_COLUMN_CATEGORY)
+                return crm_error_set(CRM_EINVALID, "options.crosses[%zu]: feature '%.64s' is not a category", n,
+                                     ds->names[c]);
+            pairs[n][i] = c;
+        }
+        if (pairs[n][0] == pairs[n][1])
+            return crm_error_set(CRM_EINVALID, "options.crosses[%zu]: crosses '%.64s' with itself", n,
+                                 ds->names[pairs[n][0]]);
+        for (size_t j = 0; j < n; j++)
+            if ((pairs[j][0] == pairs[n][0] && pairs[j][1] == pairs[n][1]) ||
+                (pairs[j][0] == pairs[n][1] && pairs[j][1] == pairs[n][0]))
+                return crm_error_set(CRM_EINVALID, "options.crosses[%zu]: repeats crosses[%zu]", n, j);
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    *n_out = n + 1;
+    return 0;
+}
+
+/* Free what with_crosses() added to a view of a dataset. */
+static void crosses_free(crm_dataset *x, const crm_dataset *ds)
+{
+    for (size_t c = ds->n_cols; c < x->n_cols; c++) {
+        dict *d = &x->dicts[c];
+        for (size_t i = 0; i < d->n; i++)
+            free(d->texts[i]);
+        free(d->texts);
+        free(d->table);
+        free(x->names[c]);
+    }
+    free(x->names);
+    free(x->kinds);
+    free(x->dicts);
+    free(x->cells);
+}
+
+/* A view of ds with one more category column per cross: its value is the
+ * two texts joined. Each distinct pair of values is joined once. */
+static int with_crosses(crm_dataset *x, const crm_dataset *ds, size_t pairs[][2], size_t n_x)
+{
+    size_t C = ds->n_cols + n_x, n = ds->n_rows;
+    *x = *ds;
+    x->n_cols = C;
+    x->names = calloc(C, sizeof *x->names);
+    x->kinds = calloc(C, sizeof *x->kinds);
+    x->dicts = calloc(C, sizeof *x->dicts);
+    x->cells = malloc((n ? n : 1) * C * sizeof *x->cells);
+    if (!x->names || !x->kinds || !x->dicts || !x->cells) {
+        x->n_cols = ds->n_cols;
+        crosses_free(x, ds);
+        return crm__error_nomem();
+    }
+    x->n_cols = ds->n_cols;
+    memcpy(x->names, ds->names, ds->n_cols * sizeof *x->names);
+    memcpy(x->kinds, ds->kinds, ds->n_cols * sizeof *x->kinds);
+    memcpy(x->dicts, ds->dicts, ds->n_cols * sizeof *x->dicts);
+    for (size_t r = 0; r < n; r++)
+        memcpy(x->cells + r * C, ds->cells + r * ds->n_cols, ds->n_cols * sizeof *x->cells);
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < n_x; k++) {
+        size_t a = pairs[k][0], b = pairs[k][1], c = x->n_cols++;
+        const dict *da = &ds->dicts[a], *db = &ds->dicts[b];
+        x->kinds[c] = CRM_COLUMN_CATEGORY;
+        size_t la = strlen(ds->names[a]), lb = strlen(ds->names[b]);
+        if (!(x->names[c] = malloc(la + lb + 2))) {
+            rc = crm__error_nomem();
+            break;
+        }
+        memcpy(x->names[c], ds->names[a], la);
+        x->names[c][la] = '*';
+        memcpy(x->names[c] + la + 1, ds->names[b], lb + 1);
+        /* memo[ia * nb + ib]: the pair's index + 1 in the new dictionary */
+        size_t cells = da->n * db->n;
+        uint32_t *memo = cells <= ((size_t)1 << 22) ? calloc(cells ? cells : 1, sizeof *memo) : NULL;
+        for (size_t r = 0; rc == 0 && r < n; r++) {
+            double va = ds->cells[r * ds->n_cols + a], vb = ds->cells[r * ds->n_cols + b];
+            if (isnan(va) || isnan(vb)) {
+                x->cells[r * C + c] = NAN;
+                continue;
+            }
+            size_t ia = (size_t)va, ib = (size_t)vb, idx;
+            if (memo && memo[ia * db->n + ib]) {
+                idx = memo[ia * db->n + ib] - 1;
+            } else {
+                char buf[256];
+                bool heap;
+                char *t = cross_text(buf, sizeof buf, da->texts[ia], db->texts[ib], &heap);
+                rc = t ? dict_intern(&idx, &x->dicts[c], t) : crm__error_nomem();
+                if (heap)
+                    free(t);
+                if (rc == 0 && memo)
+                    memo[ia * db->n + ib] = (uint32_t)(idx + 1);
+            }
+            x->cells[r * C + c] = (double)idx;
+        }
+        free(memo);
+    }
+    if (rc) {
+        crosses_free(x, ds);
+        return rc;
+    }
+    return 0;
+}
+
+static int train_view(crm_model **out, const crm_dataset *ds, const crm_train_options *o);
+
 int crm_model_train(crm_model **out, const crm_dataset *ds, const crm_train_options *opts)
 {
     if (!out)
@@ -932,6 +1104,39 @@ int crm_model_train(crm_model **out, const crm_dataset *ds, const crm_train_opti
     int rc = check_train_options(o);
     if (rc)
         return rc;
+    size_t pairs[CROSSES_MAX][2], n_x = 0;
+    if (o->version >= 2 && (rc = parse_crosses(pairs, &n_x, ds, o->crosses)))
+        return rc;
+    if (n_x == 0) {
+        if ((rc = train_view(out, ds, o)) == 0)
+            (*out)->n_inputs = ds->n_cols;
+        return rc;
+    }
+    if (ds->n_cols + n_x > DATASET_MAX_COLUMNS)
+        return crm_error_set(CRM_EINVALID, "options.crosses: more than %d features with the crosses",
+                             DATASET_MAX_COLUMNS);
+    crm_dataset x;
+    if ((rc = with_crosses(&x, ds, pairs, n_x)))
+        return rc;
+    rc = train_view(out, &x, o);
+    crosses_free(&x, ds);
+    if (rc == 0) {
+        crm_model *m = *out;
+        m->n_inputs = ds->n_cols;
+        for (size_t k = 0; k < n_x; k++) {
+            model_feature *f = &m->features[ds->n_cols + k];
+            f->is_cross = true;
+            f->cross[0] = pairs[k][0];
+            f->cross[1] = pairs[k][1];
+        }
+    }
+    return rc;
+}
+
+/* Train on a dataset whose columns are the inputs and then the crosses. */
+static int train_view(crm_model **out, const crm_dataset *ds, const crm_train_options *o)
+{
+    int rc = 0;
     size_t n = ds->n_rows;
     unsigned char *train = malloc(n ? n : 1);
     size_t *order = malloc((n ? n : 1) * sizeof *order);
@@ -1145,7 +1350,9 @@ int crm_model_score_values(crm_score *out, const crm_model *m, const char *const
     size_t slots[DATASET_MAX_COLUMNS];
     for (size_t k = 0; k < m->n_features; k++) {
         const model_feature *f = &m->features[k];
-        if (f->kind == CRM_COLUMN_CATEGORY) {
+        if (f->is_cross) {
+            slots[k] = crm__feature_cross_slot(f, values[f->cross[0]], values[f->cross[1]]);
+        } else if (f->kind == CRM_COLUMN_CATEGORY) {
             slots[k] = crm__feature_category_slot(f, values[k]);
         } else {
             double x = NAN;
@@ -1198,6 +1405,15 @@ cJSON *crm__trained_to_cjson(const crm_model *m)
             cJSON_Delete(w);
             ok = false;
             break;
+        }
+        if (f->is_cross) {
+            const char *parts[2] = { m->features[f->cross[0]].name, m->features[f->cross[1]].name };
+            cJSON *c = cJSON_CreateStringArray(parts, 2);
+            if (!c || !cJSON_AddItemToObject(o, "cross", c)) {
+                cJSON_Delete(c);
+                ok = false;
+                break;
+            }
         }
         ok = cJSON_AddStringToObject(o, "name", f->name) &&
              cJSON_AddStringToObject(o, "kind", cat ? "category" : "number") &&
@@ -1309,6 +1525,40 @@ static int parse_weights(crm_model *m, const cJSON *features)
     return 0;
 }
 
+/* "cross": ["A", "B"]: two category inputs listed before; the crosses
+ * come after every input. */
+static int parse_cross(crm_model *m, size_t k, const cJSON *o)
+{
+    model_feature *f = &m->features[k];
+    const cJSON *cross = cJSON_GetObjectItemCaseSensitive(o, "cross");
+    if (!cross) {
+        if (m->n_inputs != k)
+            return crm_error_set(CRM_EINVALID, "features[%zu]: an input after a cross (crosses come last)", k);
+        m->n_inputs = k + 1;
+        return 0;
+    }
+    if (!cJSON_IsArray(cross) || cJSON_GetArraySize(cross) != 2 || f->kind != CRM_COLUMN_CATEGORY)
+        return crm_error_set(CRM_EINVALID, "features[%zu].cross: expected two feature names (of a category)", k);
+    size_t i = 0;
+    for (const cJSON *v = cross->child; v; v = v->next, i++) {
+        size_t j = 0;
+        while (j < m->n_inputs && !(cJSON_IsString(v) && strcmp(m->features[j].name, v->valuestring) == 0))
+            j++;
+        if (j == m->n_inputs)
+            return crm_error_set(CRM_EINVALID, "features[%zu].cross[%zu]: expected the name of an input feature", k,
+                                 i);
+        if (m->features[j].kind != CRM_COLUMN_CATEGORY)
+            return crm_error_set(CRM_EINVALID, "features[%zu].cross[%zu]: feature '%.64s' is not a category", k, i,
+                                 m->features[j].name);
+        f->cross[i] = j;
+    }
+    if (f->cross[0] == f->cross[1])
+        return crm_error_set(CRM_EINVALID, "features[%zu].cross: crosses '%.64s' with itself", k,
+                             m->features[f->cross[0]].name);
+    f->is_cross = true;
+    return 0;
+}
+
 int crm__trained_parse(crm_model *m, const cJSON *doc)
 {
     int rc = get_number(&m->bias, doc, "bias", "");
@@ -1349,7 +1599,11 @@ int crm__trained_parse(crm_model *m, const cJSON *doc)
             if (strcmp(m->features[j].name, m->features[k].name) == 0)
                 return crm_error_set(CRM_EINVALID, "features[%zu].name: '%.64s' repeats features[%zu]", k,
                                      m->features[k].name, j);
+        if ((rc = parse_cross(m, k, o)))
+            return rc;
     }
+    if (m->n_inputs == 0)
+        return crm_error_set(CRM_EINVALID, "features: expected at least one feature that is not a cross");
     return parse_weights(m, features);
 }
 

@@ -949,6 +949,29 @@ def test_model_errors(db, tmp_path):
     assert "OEM-wide" in p.err
 
 
+def test_model_train_with_a_cross(db):
+    ids = ingest(db, *({"channel": ch, "phone": "1380000001%d" % i, "model": "EX5"}
+                       for i, ch in enumerate(["walk_in", "walk_in", "website", "website"])))
+    by_channel = {l["id"]: l["channel"] for l in leads_json(db)}
+    for lead_id in ids:
+        if by_channel[lead_id] == "website":
+            run("status", lead_id, "lost", "--reason", "no answer", db=db, check=0)
+            continue
+        run("status", lead_id, "assigned", "--to-dealer", "D1", db=db, check=0)
+        for status in ("contacted", "visited", "test_drive", "ordered"):
+            run("status", lead_id, status, db=db, check=0)
+    p = run("model", "train", "--cross", "channel*nothing", db=db, check=1)
+    assert "options.crosses[0]: unknown feature 'nothing'" in p.err
+    p = run("model", "train", "--cross", "channel*model", "--cross", "city*model", db=db, check=2)
+    assert "--cross: given twice" in p.err
+    run("model", "train", "--holdout", "0", "--cross", "channel*model", db=db, check=0)
+    shown = json.loads(run("model", "show", "--json", db=db, check=0).out)
+    cross = next(f for f in shown["features"] if f["name"] == "channel*model")
+    assert cross["cross"] == ["channel", "model"] and "walk_in*EX5" in cross["values"]
+    s = json.loads(run("score", "--json", ids[0], db=db, check=0).out)
+    assert any(r["group"] == "channel*model" for r in s["reasons"])
+
+
 # ---- lifecycle: status / stages (issue 4) ----
 
 def test_status_moves_and_stages(db):

@@ -87,6 +87,24 @@ public class ScoringTest {
     }
 
     @Test
+    public void trainsWithACrossAndRefusesABadOne() {
+        String data = "{\"columns\":[\"a\",\"b\",\"n\"],\"kinds\":[\"category\",\"category\",\"number\"],\"rows\":["
+            + "[\"x\",\"x\",1],[\"x\",\"y\",2],[\"y\",\"x\",3],[\"y\",\"y\",4],"
+            + "[\"x\",\"x\",5],[\"x\",\"y\",6],[\"y\",\"x\",7],[\"y\",\"y\",8]],"
+            + "\"labels\":[1,0,0,1,1,0,0,1]}";
+        String model = Crm.trainRows(data, "logistic", null, 0, -1, 0, 0, 0, "a*b");
+        assertTrue(model, model.contains("\"cross\":[\"a\",\"b\"]"));
+        String s = Crm.scoreValues(model, "[\"y\",\"y\",4]");
+        assertTrue(s, s.contains("\"group\":\"a*b\",\"item\":\"y*y\""));
+        try {
+            Crm.trainRows(data, "logistic", null, 0, -1, 0, 0, 0, "a*n");
+            fail();
+        } catch (InvalidInputException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("options.crosses[0]: feature 'n' is not a category"));
+        }
+    }
+
+    @Test
     public void scoresOnIngest() {
         db.enableScoring(RULES);
         IngestResult r = db.ingest("{\"channel\":\"walk_in\",\"phone\":\"13800000001\",\"model\":\"EX5\"}");

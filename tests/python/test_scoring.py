@@ -84,6 +84,22 @@ def test_train_and_score_values():
         crm.score_values(m, ["walk_in"])
 
 
+def test_train_with_a_cross():
+    rnd = random.Random(7)
+    rows, labels = [], []
+    for _ in range(2000):
+        a, b = rnd.choice("xy"), rnd.choice("xy")
+        rows.append([a, b])
+        labels.append(int(rnd.random() < (0.8 if a == b else 0.1)))
+    m = crm.train(["a", "b"], ["category", "category"], rows, labels, crosses=["a*b"])
+    assert m["features"][2]["name"] == "a*b" and m["features"][2]["cross"] == ["a", "b"]
+    assert m["auc"] > 0.8
+    s = crm.score_values(m, ["y", "y"])
+    assert s["probability"] > 0.7 and s["reasons"][0] == {**s["reasons"][0], "group": "a*b", "item": "y*y"}
+    with pytest.raises(crm.InvalidInputError, match=r"options.crosses\[0\]: unknown feature 'c'"):
+        crm.train(["a", "b"], ["category", "category"], rows, labels, crosses="a*c")
+
+
 def test_train_on_stored_outcomes_needs_both(db):
     with pytest.raises(crm.InvalidInputError, match="need both kinds"):
         db.train_model()

@@ -280,6 +280,122 @@ static void trained_models_rank_and_explain(void **state)
     crm_dataset_free(ds);
 }
 
+/* Rows that convert when a and b agree (80 %) and not when they differ
+ * (10 %): no weight of a or b alone can tell, their cross can. */
+static crm_dataset *make_xor_dataset(size_t n)
+{
+    static const char *const names[] = { "a", "b", "age" };
+    static const crm_column_kind kinds[] = { CRM_COLUMN_CATEGORY, CRM_COLUMN_CATEGORY, CRM_COLUMN_NUMBER };
+    static const char *const ab[] = { "x", "y" };
+    crm_dataset *ds;
+    uint64_t seed = 5;
+    assert_int_equal(crm_dataset_new(&ds, 3, names, kinds), 0);
+    for (size_t i = 0; i < n; i++) {
+        unsigned a = rnd(&seed) % 2, b = rnd(&seed) % 2;
+        int y = rnd(&seed) % 100 < (a == b ? 80u : 10u);
+        const char *values[] = { ab[a], i % 40 == 0 ? NULL : ab[b], "30" };
+        assert_int_equal(crm_dataset_add_row(ds, values, y), 0);
+    }
+    return ds;
+}
+
+static void crosses_are_learnt_kept_and_scored(void **state)
+{
+    (void)state;
+    crm_dataset *ds = make_xor_dataset(3000);
+    crm_train_options o = CRM_TRAIN_OPTIONS_INIT;
+    crm_model *plain, *m;
+    assert_int_equal(crm_model_train(&plain, ds, &o), 0);
+    o.crosses = "a*b";
+    assert_int_equal(crm_model_train(&m, ds, &o), 0);
+    if (!(crm_model_auc(plain) < 0.6 && crm_model_auc(m) > 0.8))
+        fail_msg("auc without the cross %f, with %f", crm_model_auc(plain), crm_model_auc(m));
+    /* The inputs stay the dataset's columns: the cross is built from them. */
+    assert_int_equal(crm_model_feature_count(m), 3);
+    assert_null(crm_model_feature_name(m, 3));
+    const char *same[] = { "y", "y", "30" }, *differ[] = { "x", "y", "30" }, *missing[] = { "x", NULL, "30" };
+    crm_score s1, s2, s3;
+    assert_int_equal(crm_model_score_values(&s1, m, same), 0);
+    assert_int_equal(crm_model_score_values(&s2, m, differ), 0);
+    assert_int_equal(crm_model_score_values(&s3, m, missing), 0);
+    assert_true(s1.probability > 0.7 && s2.probability < 0.2);
+    assert_string_equal(s1.reasons[0].group, "a*b");
+    assert_string_equal(s1.reasons[0].item, "y*y");
+    assert_non_null(find_reason(&s3, "a*b", "(other)"));
+
+    /* The document keeps the cross and scores the same. */
+    char *json;
+    assert_int_equal(crm_model_to_json(&json, m), 0);
+    cJSON *doc = cJSON_Parse(json);
+    const cJSON *f3 = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "features"), 3);
+    assert_string_equal(cJSON_GetObjectItem(f3, "name")->valuestring, "a*b");
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(f3, "cross"), 1)->valuestring, "b");
+    crm_model *back = load(json);
+    crm_score b1;
+    assert_int_equal(crm_model_score_values(&b1, back, same), 0);
+    assert_true(fabs(b1.probability - s1.probability) < 1e-12);
+    assert_int_equal(crm_model_feature_count(back), 3);
+    /* A stored cross must name two category inputs listed before it. */
+    static const struct {
+        const char *from, *to, *error;
+    } bad[] = {
+        { "\"cross\":[\"a\",\"b\"]", "\"cross\":[\"a\",\"zz\"]", "features[3].cross[1]: expected the name" },
+        { "\"cross\":[\"a\",\"b\"]", "\"cross\":[\"a\",\"age\"]",
+          "features[3].cross[1]: feature 'age' is not a category" },
+        { "\"cross\":[\"a\",\"b\"]", "\"cross\":[\"a\",\"a\"]", "features[3].cross: crosses 'a' with itself" },
+        { "\"cross\":[\"a\",\"b\"]", "\"cross\":\"a*b\"", "features[3].cross: expected two feature names" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *at = strstr(json, bad[i].from);
+        assert_non_null(at);
+        char *edited = malloc(strlen(json) + 64);
+        snprintf(edited, strlen(json) + 64, "%.*s%s%s", (int)(at - json), json, bad[i].to, at + strlen(bad[i].from));
+        crm_model *x = NULL;
+        assert_crm_error(crm_model_from_json(&x, edited), CRM_EINVALID, bad[i].error);
+        assert_null(x);
+        free(edited);
+    }
+    /* an input after a cross */
+    cJSON *features = cJSON_GetObjectItem(doc, "features");
+    cJSON_AddItemToArray(features, cJSON_Duplicate(cJSON_GetArrayItem(features, 0), 1));
+    cJSON_SetValuestring(cJSON_GetObjectItem(cJSON_GetArrayItem(features, 4), "name"), "c");
+    char *moved = cJSON_PrintUnformatted(doc);
+    crm_model *x = NULL;
+    assert_crm_error(crm_model_from_json(&x, moved), CRM_EINVALID, "features[4]: an input after a cross");
+    cJSON_free(moved);
+    cJSON_Delete(doc);
+    crm_free(json);
+    crm_model_free(back);
+
+    /* Bad crosses are refused, naming the option and the pair. */
+    static const struct {
+        const char *crosses, *error;
+    } refused[] = {
+        { "a*zz", "options.crosses[0]: unknown feature 'zz'" },
+        { "a*b,a*age", "options.crosses[1]: feature 'age' is not a category" },
+        { "a*b,b*a", "options.crosses[1]: repeats crosses[0]" },
+        { "a*a", "options.crosses[0]: crosses 'a' with itself" },
+        { "a*b,ab", "options.crosses[1]: expected A*B, got 'ab'" },
+        { "a*b*c", "options.crosses[0]: expected A*B" },
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        crm_model *r = NULL;
+        o.crosses = refused[i].crosses;
+        assert_crm_error(crm_model_train(&r, ds, &o), CRM_EINVALID, refused[i].error);
+        assert_null(r);
+    }
+    /* Version 1 options have no crosses member: it is not read. */
+    o.version = 1;
+    o.crosses = "a*zz";
+    crm_model *v1;
+    assert_int_equal(crm_model_train(&v1, ds, &o), 0);
+    assert_int_equal(crm_model_feature_count(v1), 3);
+    crm_model_free(v1);
+    crm_model_free(plain);
+    crm_model_free(m);
+    crm_dataset_free(ds);
+}
+
 static void training_is_deterministic(void **state)
 {
     (void)state;
@@ -493,6 +609,33 @@ static void a_model_trains_on_stored_outcomes(void **state)
     assert_int_equal(crm_model_trained_at(back), T0);
     crm_model_free(back);
     crm_model_free(m);
+
+    /* A cross of two lead fields: scoring a stored lead builds it as
+     * scoring from values does, and it survives the database. */
+    o.crosses = "channel*model";
+    assert_int_equal(crm_model_train_leads(&m, db, &o), 0);
+    assert_int_equal(crm_model_save(db, m), 0);
+    assert_int_equal(crm_model_load(&back, db, "history", 0), 0);
+    const char *values[16] = { 0 };
+    assert_int_equal(crm_model_feature_count(back), 7);
+    for (size_t k = 0; k < crm_model_feature_count(back); k++) {
+        const char *name = crm_model_feature_name(back, k);
+        values[k] = strcmp(name, "channel") == 0 ? "walk_in" : strcmp(name, "model") == 0 ? "EX5" : NULL;
+    }
+    crm_score sv, sl;
+    assert_int_equal(crm_model_score_values(&sv, back, values), 0);
+    assert_int_equal(crm_model_score_lead(&sl, back, &walk, NULL, T0), 0);
+    assert_true(fabs(sv.probability - sl.probability) < 1e-12);
+    bool crossed = false;
+    for (size_t i = 0; i < sl.n_reasons; i++)
+        crossed |= strcmp(sl.reasons[i].group, "channel*model") == 0 && strcmp(sl.reasons[i].item, "walk_in*EX5") == 0;
+    assert_true(crossed);
+    crm_lead other = walk;
+    other.model = "LX";
+    assert_int_equal(crm_model_score_lead(&sl, back, &other, NULL, T0), 0);
+    assert_true(fabs(sl.probability - sv.probability) > 1e-6);
+    crm_model_free(back);
+    crm_model_free(m);
 }
 
 /* ---- scoring on ingest ---------------------------------------------------- */
@@ -640,6 +783,7 @@ int main(void)
         cmocka_unit_test(dataset_refuses_bad_rows),
         cmocka_unit_test(trained_models_rank_and_explain),
         cmocka_unit_test(training_is_deterministic),
+        cmocka_unit_test(crosses_are_learnt_kept_and_scored),
         cmocka_unit_test(logistic_fits_a_large_category),
         cmocka_unit_test_setup_teardown(models_are_saved_by_version, setup_memory, test_teardown_db),
         cmocka_unit_test_setup_teardown(leads_are_scored_and_rescored, setup_memory, test_teardown_db),

@@ -173,15 +173,17 @@ def _model_text(model):
     raise TypeError("a model must be a dict or a JSON str, not %s" % type(model).__name__)
 
 
-def _train_options(holdout, seed, l2, alpha, bins):
+def _train_options(holdout, seed, l2, alpha, bins, crosses):
     # The C layer reads a negative holdout or seed, or 0, as "the default".
+    if crosses is not None and not isinstance(crosses, str):
+        crosses = ",".join(crosses)
     return (-1.0 if holdout is None else float(holdout), -1 if seed is None else int(seed),
             0.0 if l2 is None else float(l2), 0.0 if alpha is None else float(alpha),
-            0 if bins is None else int(bins))
+            0 if bins is None else int(bins), crosses)
 
 
 def train(columns, kinds, rows, labels, *, kind="logistic", name=None, holdout=None,
-          seed=None, l2=None, alpha=None, bins=None):
+          seed=None, l2=None, alpha=None, bins=None, crosses=None):
     """Train a scoring model in C on any table; returns its document (a dict).
 
     ``columns``: names; ``kinds``: "category" or "number" per column; ``rows``:
@@ -190,12 +192,14 @@ def train(columns, kinds, rows, labels, *, kind="logistic", name=None, holdout=N
     "naive_bayes"; ``holdout``: fraction held back to measure ``auc``
     (default 0.2); ``seed``: which rows; ``l2``: penalty (default 1);
     ``alpha``: naive Bayes smoothing (default 1); ``bins``: quantile bins per
-    number (default 10).
+    number (default 10); ``crosses``: pairs of category columns to cross,
+    as ["month*day", ...] or "month*day,job*education" (each becomes one
+    more category feature "month*day", built again when scoring).
     """
     data = {"columns": list(columns), "kinds": list(kinds),
             "rows": [list(r) for r in rows], "labels": [int(y) for y in labels]}
     text = _json.dumps(data, ensure_ascii=False)
-    return _json.loads(_core.train_rows(text, kind, name, *_train_options(holdout, seed, l2, alpha, bins)))
+    return _json.loads(_core.train_rows(text, kind, name, *_train_options(holdout, seed, l2, alpha, bins, crosses)))
 
 
 def score_values(model, values):
@@ -479,11 +483,11 @@ class Db:
         return _json.loads(self._h.model_load(name, version))
 
     def train_model(self, kind="logistic", name=None, holdout=None, seed=None,
-                    l2=None, alpha=None, bins=None):
+                    l2=None, alpha=None, bins=None, crosses=None):
         """Train on the stored leads with an outcome (ordered or delivered:
         converted; lost: not); returns the document, not saved. ``kind``:
         "logistic" or "naive_bayes"; other options as crm.train."""
-        return _json.loads(self._h.model_train_leads(kind, name, *_train_options(holdout, seed, l2, alpha, bins)))
+        return _json.loads(self._h.model_train_leads(kind, name, *_train_options(holdout, seed, l2, alpha, bins, crosses)))
 
     def score(self, lead_id, model):
         """Score a stored lead with a model (dict or JSON text) and keep the
