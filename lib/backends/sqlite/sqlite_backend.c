@@ -251,6 +251,25 @@ static int stmt_exec(sqlite_backend *s, enum stmt_id id, const char *what)
     return rc == SQLITE_DONE ? 0 : fail(s, rc, what);
 }
 
+/* Run a bound insert or update, reset the statement, and say what went
+ * wrong in the caller's words: "<noun> insert: ..." on a storage failure,
+ * "<noun> <id>: not found" for an update that changed no row. */
+static int step_write(sqlite_backend *s, sqlite3_stmt *st, const char *noun, bool update, const char *id)
+{
+    int rc = sqlite3_step(st);
+    int changed = sqlite3_changes(s->db);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) {
+        char what[64];
+        snprintf(what, sizeof what, "%s %s", noun, update ? "update" : "insert");
+        return fail(s, rc, what);
+    }
+    if (update && changed == 0)
+        return crm_error_set(CRM_ENOTFOUND, "%s %s: not found", noun, id);
+    return 0;
+}
+
 static int bind_text(sqlite3_stmt *st, int i, const char *v)
 {
     return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
@@ -335,15 +354,7 @@ static int sb_lead_write(crm_backend *b, const crm_lead *lead, enum stmt_id id)
     if (rc)
         return rc;
     bind_lead(st, lead);
-    rc = sqlite3_step(st);
-    int changed = sqlite3_changes(s->db);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return fail(s, rc, id == ST_LEAD_INSERT ? "lead insert" : "lead update");
-    if (id == ST_LEAD_UPDATE && changed == 0)
-        return crm_error_set(CRM_ENOTFOUND, "lead %s: not found", lead->id);
-    return 0;
+    return step_write(s, st, "lead", id == ST_LEAD_UPDATE, lead->id);
 }
 
 static int sb_lead_insert(crm_backend *b, const crm_lead *lead)
@@ -485,7 +496,7 @@ static void read_tag_row(sqlite3_stmt *st, crm_tag_record *t)
 static int sb_review_insert(crm_backend *b, const crm_match_review *r)
 {
     sqlite_backend *s = self_of(b);
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, ST_REVIEW_INSERT, &st);
     if (rc)
         return rc;
@@ -509,7 +520,7 @@ static int sb_review_insert(crm_backend *b, const crm_match_review *r)
 static int sb_review_update(crm_backend *b, const crm_match_review *r)
 {
     sqlite_backend *s = self_of(b);
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, ST_REVIEW_UPDATE, &st);
     if (rc)
         return rc;
@@ -544,7 +555,7 @@ static int sb_review_get(crm_backend *b, const crm_scope *scope, const char *id,
 {
     sqlite_backend *s = self_of(b);
     bool scoped = scope && scope->dealer_id;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, scoped ? ST_REVIEW_GET_SCOPED : ST_REVIEW_GET, &st);
     if (rc)
         return rc;
@@ -577,7 +588,7 @@ static int sb_review_list(crm_backend *b, const crm_scope *scope, int status, in
     snprintf(sql, sizeof sql, "SELECT " REVIEW_COLUMNS " FROM match_review WHERE 1=1%s%s "
              "ORDER BY created_at, id LIMIT ?3",
              status >= 0 ? " AND status=?1" : "", scoped ? " AND dealer_id=?2" : "");
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
         return fail(s, rc, "review list");
@@ -899,7 +910,7 @@ static int sb_event_append(crm_backend *b, const crm_event *e)
 static int sb_model_put(crm_backend *b, const crm_model_record *m)
 {
     sqlite_backend *s = self_of(b);
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, ST_MODEL_PUT, &st);
     if (rc)
         return rc;
@@ -924,7 +935,7 @@ static int sb_model_put(crm_backend *b, const crm_model_record *m)
 static int sb_model_get(crm_backend *b, const char *name, int version, crm_model_record *out)
 {
     sqlite_backend *s = self_of(b);
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, version ? ST_MODEL_GET : ST_MODEL_GET_NEWEST, &st);
     if (rc)
         return rc;
@@ -981,7 +992,7 @@ static int sb_event_scan(crm_backend *b, const crm_scope *scope, const char *ent
 static int sb_stage_append(crm_backend *b, const crm_stage_record *r)
 {
     sqlite_backend *s = self_of(b);
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, ST_STAGE_APPEND, &st);
     if (rc)
         return rc;
@@ -1103,20 +1114,12 @@ static void read_wo_row(sqlite3_stmt *st, crm_workorder *w)
 static int sb_wo_write(crm_backend *b, const crm_workorder *w, enum stmt_id id)
 {
     sqlite_backend *s = self_of(b);
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, id, &st);
     if (rc)
         return rc;
     bind_wo(st, w);
-    rc = sqlite3_step(st);
-    int changed = sqlite3_changes(s->db);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return fail(s, rc, id == ST_WO_INSERT ? "work order insert" : "work order update");
-    if (id == ST_WO_UPDATE && changed == 0)
-        return crm_error_set(CRM_ENOTFOUND, "work order %s: not found", w->id);
-    return 0;
+    return step_write(s, st, "work order", id == ST_WO_UPDATE, w->id);
 }
 
 static int sb_wo_insert(crm_backend *b, const crm_workorder *w)
@@ -1133,7 +1136,7 @@ static int sb_wo_get(crm_backend *b, const crm_scope *scope, const char *id, crm
 {
     sqlite_backend *s = self_of(b);
     bool scoped = scope && scope->dealer_id;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, scoped ? ST_WO_GET_SCOPED : ST_WO_GET, &st);
     if (rc)
         return rc;
@@ -1201,7 +1204,7 @@ static int sb_wo_scan(crm_backend *b, const crm_scope *scope, const crm_workorde
 static int sb_wo_comment_insert(crm_backend *b, const crm_wo_comment *c)
 {
     sqlite_backend *s = self_of(b);
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, ST_WO_COMMENT_INSERT, &st);
     if (rc)
         return rc;
@@ -1276,15 +1279,7 @@ static int sb_customer_write(crm_backend *b, const crm_customer *c, enum stmt_id
     bind_text(st, 4, c->merged_into);
     sqlite3_bind_int64(st, 5, c->created_at);
     sqlite3_bind_int64(st, 6, c->updated_at);
-    rc = sqlite3_step(st);
-    int changed = sqlite3_changes(s->db);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return fail(s, rc, id == ST_CUSTOMER_INSERT ? "customer insert" : "customer update");
-    if (id == ST_CUSTOMER_UPDATE && changed == 0)
-        return crm_error_set(CRM_ENOTFOUND, "customer %s: not found", c->id);
-    return 0;
+    return step_write(s, st, "customer", id == ST_CUSTOMER_UPDATE, c->id);
 }
 
 static int sb_customer_insert(crm_backend *b, const crm_customer *c)
@@ -1457,15 +1452,7 @@ static int sb_member_write(crm_backend *b, const crm_member *m, enum stmt_id id)
     sqlite3_bind_int64(st, 5, m->enrolled_at);
     sqlite3_bind_int64(st, 6, m->balance);
     sqlite3_bind_int64(st, 7, m->updated_at);
-    rc = sqlite3_step(st);
-    int changed = sqlite3_changes(s->db);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return fail(s, rc, id == ST_MEMBER_INSERT ? "member insert" : "member update");
-    if (id == ST_MEMBER_UPDATE && changed == 0)
-        return crm_error_set(CRM_ENOTFOUND, "member %s: not found", m->customer_id);
-    return 0;
+    return step_write(s, st, "member", id == ST_MEMBER_UPDATE, m->customer_id);
 }
 
 static int sb_member_insert(crm_backend *b, const crm_member *m)
