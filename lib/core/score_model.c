@@ -1076,7 +1076,9 @@ static int with_crosses(crm_dataset *x, const crm_dataset *ds, size_t pairs[][2]
                 rc = t ? dict_intern(&idx, &x->dicts[c], t) : crm__error_nomem();
                 if (heap)
                     free(t);
-                if (rc == 0 && memo)
+                if (rc)
+                    break; /* out of memory: idx was never set */
+                if (memo)
                     memo[ia * db->n + ib] = (uint32_t)(idx + 1);
             }
             x->cells[r * C + c] = (double)idx;
