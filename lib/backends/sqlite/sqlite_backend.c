@@ -239,6 +239,21 @@ static int stmt_get(sqlite_backend *s, enum stmt_id id, sqlite3_stmt **out)
     return 0;
 }
 
+/* The statement that reads one record by its key (?1), within the scope:
+ * the scoped variant binds the dealer as ?2. */
+static int stmt_get_keyed(sqlite_backend *s, const crm_scope *scope, enum stmt_id plain, enum stmt_id scoped,
+                          const char *key, sqlite3_stmt **out)
+{
+    bool in_scope = scope && scope->dealer_id;
+    int rc = stmt_get(s, in_scope ? scoped : plain, out);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(*out, 1, key, -1, SQLITE_STATIC);
+    if (in_scope)
+        sqlite3_bind_text(*out, 2, scope->dealer_id, -1, SQLITE_STATIC);
+    return 0;
+}
+
 /* Run a cached statement that returns no rows. */
 static int stmt_exec(sqlite_backend *s, enum stmt_id id, const char *what)
 {
@@ -430,14 +445,10 @@ static int own_row(sqlite_backend *s, const char **fields[], size_t n)
 static int sb_lead_get(crm_backend *b, const crm_scope *scope, const char *id, crm_lead *out)
 {
     sqlite_backend *s = self_of(b);
-    bool scoped = scope && scope->dealer_id;
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, scoped ? ST_LEAD_GET_SCOPED : ST_LEAD_GET, &st);
+    int rc = stmt_get_keyed(s, scope, ST_LEAD_GET, ST_LEAD_GET_SCOPED, id, &st);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (scoped)
-        sqlite3_bind_text(st, 2, scope->dealer_id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         read_lead_row(st, out);
@@ -554,14 +565,10 @@ static void read_review_row(sqlite3_stmt *st, crm_match_review *r)
 static int sb_review_get(crm_backend *b, const crm_scope *scope, const char *id, crm_match_review *out)
 {
     sqlite_backend *s = self_of(b);
-    bool scoped = scope && scope->dealer_id;
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, scoped ? ST_REVIEW_GET_SCOPED : ST_REVIEW_GET, &st);
+    int rc = stmt_get_keyed(s, scope, ST_REVIEW_GET, ST_REVIEW_GET_SCOPED, id, &st);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (scoped)
-        sqlite3_bind_text(st, 2, scope->dealer_id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         read_review_row(st, out);
@@ -1135,14 +1142,10 @@ static int sb_wo_update(crm_backend *b, const crm_workorder *w)
 static int sb_wo_get(crm_backend *b, const crm_scope *scope, const char *id, crm_workorder *out)
 {
     sqlite_backend *s = self_of(b);
-    bool scoped = scope && scope->dealer_id;
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, scoped ? ST_WO_GET_SCOPED : ST_WO_GET, &st);
+    int rc = stmt_get_keyed(s, scope, ST_WO_GET, ST_WO_GET_SCOPED, id, &st);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (scoped)
-        sqlite3_bind_text(st, 2, scope->dealer_id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         read_wo_row(st, out);
@@ -1425,14 +1428,10 @@ static int sb_lead_find_by_customer(crm_backend *b, const crm_scope *scope, cons
                                     crm_backend_id_cb cb, void *payload)
 {
     sqlite_backend *s = self_of(b);
-    bool scoped = scope && scope->dealer_id;
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, scoped ? ST_LEAD_BY_CUSTOMER_SCOPED : ST_LEAD_BY_CUSTOMER, &st);
+    int rc = stmt_get_keyed(s, scope, ST_LEAD_BY_CUSTOMER, ST_LEAD_BY_CUSTOMER_SCOPED, customer_id, &st);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, customer_id, -1, SQLITE_STATIC);
-    if (scoped)
-        sqlite3_bind_text(st, 2, scope->dealer_id, -1, SQLITE_STATIC);
     return run_id_list(s, st, "lead find by customer", cb, payload);
 }
 
@@ -1468,14 +1467,10 @@ static int sb_member_update(crm_backend *b, const crm_member *m)
 static int sb_member_get(crm_backend *b, const crm_scope *scope, const char *customer_id, crm_member *out)
 {
     sqlite_backend *s = self_of(b);
-    bool scoped = scope && scope->dealer_id;
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, scoped ? ST_MEMBER_GET_SCOPED : ST_MEMBER_GET, &st);
+    int rc = stmt_get_keyed(s, scope, ST_MEMBER_GET, ST_MEMBER_GET_SCOPED, customer_id, &st);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, customer_id, -1, SQLITE_STATIC);
-    if (scoped)
-        sqlite3_bind_text(st, 2, scope->dealer_id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         out->customer_id = col_text(st, 0);
