@@ -368,7 +368,7 @@ static void phase_sqlite(const opts *o, const char *db_path, phase_result *r)
     sql_check(db,
               sqlite3_exec(db,
                            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                           "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=16384;",
+                           "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=16384; PRAGMA cache_size=-65536;",
                            NULL, NULL, NULL),
               "pragmas");
     sql_check(db, sqlite3_exec(db, FLOOR_SCHEMA, NULL, NULL, NULL), "schema");

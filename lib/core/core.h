@@ -44,19 +44,24 @@ struct crm_iter {
 int crm__tx_begin(crm_db *db);
 
 /* ---- online matching (lead_match.c) ---- */
+/* The key kind under which every lead's phone is stored (lead.c), and which
+ * online matching shares for a blocking key on the phone alone. */
+#define CRM__KEY_PHONE "lead.phone"
+
 typedef struct crm__match_best {
     char id[CRM_ID_LEN + 1];  /* the best candidate, "" when none */
     char dealer_id[72];
     bool has_dealer;
     double probability;
     crm_match_decision decision;
-    char *evidence;           /* JSON, owned (crm_free); NULL when no candidate */
+    char *evidence;           /* JSON, owned (crm_free); NULL unless merge or review */
 } crm__match_best;
 
 /* Find the best candidate for a lead among those its blocking keys reach. */
 int crm__lead_match_find(crm_db *db, const crm_lead *lead, crm__match_best *best);
-/* Store the blocking keys of the lead last given to crm__lead_match_find. */
-int crm__lead_match_keys_put(crm_db *db, const char *id);
+/* Store the blocking keys of the lead last given to crm__lead_match_find;
+ * phone is the key lead.c stored already under CRM__KEY_PHONE (or NULL). */
+int crm__lead_match_keys_put(crm_db *db, const char *id, const char *phone);
 void crm__lead_match_free(crm_db *db);
 
 /* ---- scoring on ingest (score.c) ---- */

@@ -20,8 +20,6 @@
 #define TIME_MIN 946684800000LL
 #define TIME_MAX 4102444800000LL
 
-#define KEY_PHONE "lead.phone"
-
 static const char *const status_names[CRM_LEAD_STATUS_COUNT] = {
     "new", "assigned", "contacted", "visited", "test_drive", "ordered", "delivered", "lost", "invalid",
 };
@@ -553,6 +551,7 @@ int crm_lead_to_json(char **out, const crm_lead *lead)
 
 typedef struct dup_search {
     crm_db *db;
+    const char *phone; /* the key searched for */
     int rc;
     char id[CRM_ID_LEN + 1];
     char dealer_id[72];
@@ -572,6 +571,9 @@ static int dup_candidate(const char *id, void *payload)
         ds->rc = rc;
         return 1;
     }
+    /* Keys are stored hashed, so a key can (rarely) reach another phone. */
+    if (!seen.phone || strcmp(seen.phone, ds->phone) != 0)
+        return 0;
     snprintf(ds->id, sizeof ds->id, "%s", seen.id);
     ds->has_dealer = seen.dealer_id != NULL;
     if (seen.dealer_id)
@@ -635,7 +637,7 @@ static int store_new(crm_db *db, lead_input *in, crm_ingest_result *res)
     if (rc == 0)
         rc = b->lead_insert(b, &in->lead);
     if (rc == 0 && in->lead.phone)
-        rc = b->key_put(b, KEY_PHONE, in->lead.phone, id);
+        rc = b->key_put(b, CRM__KEY_PHONE, in->lead.phone, id);
     /* The event records who and when (and the score, which is no personal
      * data); the values are the lead's own row. Copying them into the trail
      * would double the storage and leave personal data behind where an
@@ -673,7 +675,7 @@ static int ingest_matched(crm_db *db, lead_input *in, crm_ingest_result *res)
     } else if (rc == 0) {
         rc = store_new(db, in, res);
         if (rc == 0)
-            rc = crm__lead_match_keys_put(db, res->id);
+            rc = crm__lead_match_keys_put(db, res->id, in->lead.phone);
         if (rc == 0 && best.decision == CRM_MATCH_REVIEW) {
             /* The new lead carries the candidate and why, for a person to decide. */
             char *data = NULL;
@@ -726,12 +728,12 @@ int crm_lead_ingest_n(crm_ingest_result *result, crm_db *db, const char *json, s
 
     rc = crm__tx_begin(db);
     if (rc == 0) {
-        dup_search ds = { .db = db };
+        dup_search ds = { .db = db, .phone = in.lead.phone };
         if (db->matcher) {
             rc = ingest_matched(db, &in, res);
         } else {
             if (in.lead.phone)
-                rc = db->backend->key_find(db->backend, KEY_PHONE, in.lead.phone, dup_candidate, &ds);
+                rc = db->backend->key_find(db->backend, CRM__KEY_PHONE, in.lead.phone, dup_candidate, &ds);
             if (rc == 0)
                 rc = ds.rc;
             if (rc == 0)

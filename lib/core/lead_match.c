@@ -98,6 +98,14 @@ int crm_match_enable(crm_db *db, const char *json)
     /* The key kind names the key's parts, so a changed configuration
      * does not read keys written under another meaning. */
     for (size_t k = 0; k < m->nkeys && rc == 0; k++) {
+        /* The phone alone is the key every lead already has (lead.c):
+         * sharing its kind saves a second copy of each phone. */
+        if (m->keys[k].nparts == 1 && m->keys[k].parts[0].transform == KEY_VALUE &&
+            strcmp(m->fields[m->keys[k].parts[0].field].column, "phone") == 0) {
+            if (!(kinds[k] = crm__strdup(CRM__KEY_PHONE)))
+                rc = crm__error_nomem();
+            continue;
+        }
         crm_buf b = CRM_BUF_INIT;
         crm__buf_puts(&b, "match:");
         for (size_t i = 0; i < m->keys[k].nparts; i++) {
@@ -198,21 +206,23 @@ int crm__lead_match_find(crm_db *db, const crm_lead *lead, crm__match_best *best
         best->decision = best->probability >= db->matcher->merge    ? CRM_MATCH_MERGE
                          : best->probability >= db->matcher->review ? CRM_MATCH_REVIEW
                                                                     : CRM_MATCH_DISTINCT;
-        best->evidence = crm__dedupe_evidence_json(d, 0, best_rec);
-        if (!best->evidence)
+        /* Evidence is kept only with a decision a person may question:
+         * a distinct lead stores none, so it is not built. */
+        if (best->decision != CRM_MATCH_DISTINCT && !(best->evidence = crm__dedupe_evidence_json(d, 0, best_rec)))
             rc = crm__error_nomem();
     }
     return rc;
 }
 
-int crm__lead_match_keys_put(crm_db *db, const char *id)
+int crm__lead_match_keys_put(crm_db *db, const char *id, const char *phone)
 {
     crm_dedupe *d = db->match_scratch;
     crm_backend *b = db->backend;
     crm_buf key = CRM_BUF_INIT;
     int rc = 0;
     for (size_t k = 0; rc == 0 && k < db->match_nkinds; k++)
-        if (crm__dedupe_block_key(d, k, 0, &key))
+        if (crm__dedupe_block_key(d, k, 0, &key) &&
+            !(phone && strcmp(db->match_kinds[k], CRM__KEY_PHONE) == 0 && strcmp(key.data, phone) == 0))
             rc = b->key_put(b, db->match_kinds[k], key.data, id);
     if (key.failed && rc == 0)
         rc = crm__error_nomem();

@@ -297,6 +297,36 @@ static void keys_find_ids(void **state)
     assert_int_equal(calls, 1);
 }
 
+static int collect_whole_ids(const char *id, void *payload)
+{
+    char *buf = payload;
+    strcat(buf, id);
+    strcat(buf, ",");
+    return 0;
+}
+
+/* A backend may store ids compactly, but must give back exactly what was put:
+ * an upper-case UUID stays upper-case, an id that is no UUID stays itself. */
+static void keys_give_back_ids_as_put(void **state)
+{
+    crm_backend *b = *state;
+    const char *lower = "0190a000-0000-7000-8000-0000000000ab";
+    const char *upper = "0190A000-0000-7000-8000-0000000000CD";
+    assert_int_equal(b->key_put(b, "customer.wechat", "oABC", lower), 0);
+    assert_int_equal(b->key_put(b, "customer.wechat", "oABC", upper), 0);
+    assert_int_equal(b->key_put(b, "customer.wechat", "oABC", "VIN:LSVAA4182E2000001"), 0);
+    char found[256] = "";
+    assert_int_equal(b->key_find(b, "customer.wechat", "oABC", collect_whole_ids, found), 0);
+    assert_non_null(strstr(found, "0190a000-0000-7000-8000-0000000000ab,"));
+    assert_non_null(strstr(found, "0190A000-0000-7000-8000-0000000000CD,"));
+    assert_non_null(strstr(found, "VIN:LSVAA4182E2000001,"));
+    assert_int_equal(strlen(found), 2 * 37 + 22);
+    /* Kind and key are one name: neither half alone finds them. */
+    found[0] = '\0';
+    assert_int_equal(b->key_find(b, "customer.wecha", "toABC", collect_whole_ids, found), 0);
+    assert_string_equal(found, "");
+}
+
 static void events_append_and_scan_in_order(void **state)
 {
     crm_backend *b = *state;
@@ -1330,6 +1360,7 @@ int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
         T(lead_scan_filters_and_orders),
         T(lead_scan_streams_many),
         T(keys_find_ids),
+        T(keys_give_back_ids_as_put),
         T(events_append_and_scan_in_order),
         T(transactions_commit_roll_back_and_nest),
         T(a_failed_write_inside_a_transaction_keeps_it_usable),

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backends/migration.h"
 #include "helpers.h"
 
 static char *read_file(const char *path, size_t *len)
@@ -32,6 +33,7 @@ static char *read_file(const char *path, size_t *len)
 /* The number of embedded migrations (lib/backends/sqlite): a new database
  * is at the newest schema. */
 extern const int crm_sqlite_migrations_count;
+extern const crm_migration crm_sqlite_migrations[];
 
 static void open_memory_and_close(void **state)
 {
@@ -117,6 +119,54 @@ static void newer_schema_is_refused_untouched(void **state)
     assert_memory_equal(before, after, before_len);
     free(before);
     free(after);
+}
+
+/* Schema 6 stores match keys hashed: a database written at schema 5, with
+ * keys as text, is converted on open and its keys still find their leads. */
+static void schema_5_keys_survive_the_upgrade(void **state)
+{
+    (void)state;
+    const char *path = test_db_path("schema5.db");
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(sqlite3_exec(raw, crm_sqlite_migrations[i].sql, NULL, NULL, NULL), SQLITE_OK);
+    const char *old_id = "0190a000-0000-7000-8000-000000000001";
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "PRAGMA user_version = 5; PRAGMA application_id = %d;"
+             "INSERT INTO lead (id, channel, phone, created_at, updated_at)"
+             " VALUES ('%s', 'website', '13800000001', 1, 1);"
+             "INSERT INTO match_key (kind, key, entity_id) VALUES ('lead.phone', '13800000001', '%s');"
+             "INSERT INTO match_key (kind, key, entity_id) VALUES ('lead.phone', '13800000001', '%s');",
+             0x43524D31, old_id, old_id, "not-a-uuid");
+    assert_int_equal(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+
+    crm_db *db;
+    assert_int_equal(crm_db_open(&db, path, NULL), 0);
+    int version = 0;
+    assert_int_equal(crm_db_schema_version(&version, db), 0);
+    assert_int_equal(version, crm_sqlite_migrations_count);
+    crm_ingest_result r;
+    assert_int_equal(crm_lead_ingest(&r, db, "{\"channel\":\"douyin\",\"phone\":\"+86 138 0000 0001\"}"), 0);
+    assert_int_equal(r.outcome, CRM_INGEST_DUPLICATE);
+    assert_string_equal(r.duplicate_of, old_id);
+    crm_db_close(db);
+
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(raw, "SELECT typeof(entity), length(entity) FROM match_key ORDER BY 1", -1,
+                                        &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "blob"); /* the UUID, as 16 bytes */
+    assert_int_equal(sqlite3_column_int(st, 1), 16);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "text"); /* any other id, as it was */
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
 }
 
 static void foreign_database_is_refused(void **state)
@@ -274,6 +324,7 @@ int main(void)
         cmocka_unit_test(second_writer_gets_busy),
         cmocka_unit_test(scope_and_actor_are_validated),
         cmocka_unit_test(clock_can_be_fixed),
+        cmocka_unit_test(schema_5_keys_survive_the_upgrade),
     };
     return cmocka_run_group_tests_name("db", tests, NULL, NULL);
 }
