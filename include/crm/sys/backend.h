@@ -181,7 +181,9 @@ struct crm_backend {
     /* ---- match keys (opaque to the backend) --------------------------- */
     /** Record that record `id` has key `key` of kind `kind`. Idempotent. */
     int (*key_put)(crm_backend *backend, const char *kind, const char *key, const char *id);
-    /** Call cb with each id that has the key, in insertion order. */
+    /** Call cb with each id that has the key, in insertion order. A backend
+     * may store keys hashed, so an id of another key can come back (rarely):
+     * the core compares each record before it believes the key. */
     int (*key_find)(crm_backend *backend, const char *kind, const char *key,
                     crm_backend_id_cb cb, void *payload);
 
