@@ -522,7 +522,7 @@ static cJSON *lead_to_cjson(const crm_lead *l, bool with_system)
              (l->score < 0 ? cJSON_AddNullToObject(o, "score") != NULL
                            : cJSON_AddNumberToObject(o, "score", l->score) != NULL) &&
              add_text(o, "grade", l->grade, false) && add_text(o, "customer_id", l->customer_id, false) &&
-             add_time(o, "updated_at", l->updated_at);
+             add_time(o, "updated_at", l->updated_at) && add_text(o, "merged_into", l->merged_into, false);
     }
     if (!ok) {
         cJSON_Delete(o);
@@ -776,7 +776,8 @@ static crm_lead *lead_dup(const crm_lead *src)
     const char *const *fields[] = { &src->id, &src->channel, &src->campaign, &src->name, &src->phone,
                                     &src->email, &src->wechat_openid, &src->wechat_unionid,
                                     &src->province, &src->city, &src->dealer_id, &src->owner_id,
-                                    &src->model, &src->grade, &src->customer_id, &src->attributes };
+                                    &src->model, &src->grade, &src->customer_id, &src->attributes,
+                                    &src->merged_into };
     return crm__record_dup(src, sizeof *src, fields, sizeof fields / sizeof fields[0]);
 }
 

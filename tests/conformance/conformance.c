@@ -1262,9 +1262,9 @@ static void reviews_insert_get_update_list(void **state)
     crm_backend *b = *state;
     const char *r1 = "01900000-0000-7000-8000-000000000001", *r2 = "01900000-0000-7000-8000-000000000002";
     const char *r3 = "01900000-0000-7000-8000-000000000003";
-    crm_match_review a = {r1, "L1", "L0", "D1", 0.75, "{\"fields\":[]}", CRM_REVIEW_PENDING, 2000, 0, NULL};
-    crm_match_review c = {r2, "L2", "L0", "D2", 0.6, "{}", CRM_REVIEW_PENDING, 1000, 0, NULL};
-    crm_match_review d = {r3, "L3", "L0", NULL, 0.55, "{}", CRM_REVIEW_PENDING, 3000, 0, NULL};
+    crm_match_review a = {r1, "L1", "L0", "D1", 0.75, "{\"fields\":[]}", CRM_REVIEW_PENDING, 2000, 0, NULL, NULL};
+    crm_match_review c = {r2, "L2", "L0", "D2", 0.6, "{}", CRM_REVIEW_PENDING, 1000, 0, NULL, NULL};
+    crm_match_review d = {r3, "L3", "L0", NULL, 0.55, "{}", CRM_REVIEW_PENDING, 3000, 0, NULL, NULL};
     assert_int_equal(b->review_insert(b, &a), 0);
     assert_int_equal(b->review_insert(b, &c), 0);
     assert_int_equal(b->review_insert(b, &d), 0);
@@ -1293,7 +1293,7 @@ static void reviews_insert_get_update_list(void **state)
     assert_int_equal(got.status, CRM_REVIEW_REJECTED);
     assert_int_equal(got.decided_at, 5000);
     assert_string_equal(got.decided_by, "sales:li");
-    crm_match_review missing = {"01900000-0000-7000-8000-00000000000f", "x", "y", NULL, 0, "{}", 1, 0, 1, "z"};
+    crm_match_review missing = {"01900000-0000-7000-8000-00000000000f", "x", "y", NULL, 0, "{}", 1, 0, 1, "z", NULL};
     assert_int_equal(b->review_update(b, &missing), CRM_ENOTFOUND);
 
     /* Oldest first, by status, by scope, with a limit. */
