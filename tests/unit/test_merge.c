@@ -322,6 +322,8 @@ static void unmerge_twice_is_refused(void **state)
     crm_ingest_result o = ingest(db, "{\"channel\":\"dcc\",\"phone\":\"13900000002\"}");
     char *mid = merge_ok(db, s.id, o.id, NULL);
     assert_crm_error(crm_lead_merge(NULL, db, s.id, o.id, NULL), CRM_ECONFLICT, "already merged into");
+    assert_crm_error(crm_lead_transition(db, o.id, CRM_LEAD_ASSIGNED, NULL), CRM_ECONFLICT,
+                     "merged into");
     assert_int_equal(crm_lead_unmerge(db, mid), 0);
     assert_crm_error(crm_lead_unmerge(db, mid), CRM_ECONFLICT, "already undone");
     crm_free(mid);
