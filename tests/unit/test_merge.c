@@ -83,8 +83,12 @@ static void default_rules_pick_per_field(void **state)
     assert_int_equal(l->status, CRM_LEAD_NEW);
     assert_string_equal(l->name, "张大伟");
     crm_lead_free(l);
-    /* Counted once. */
+    /* Counted once, in lists and in the funnel. */
     assert_int_equal(test_count_leads(db), 1);
+    crm_funnel *f;
+    assert_int_equal(crm_funnel_compute(&f, db, NULL), 0);
+    assert_int_equal(crm_funnel_row_at(f, 0)->reached[0], 1);
+    crm_funnel_free(f);
 
     char *json;
     assert_int_equal(crm_lead_merge_get_json(&json, db, mid), 0);
