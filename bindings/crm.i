@@ -247,7 +247,7 @@ static void crmb_java_throw(JNIEnv *jenv, int code, const char *msg)
  *                     int score, long createdAt, long updatedAt) */
 static jobject crmb_java_lead(JNIEnv *jenv, const crm_lead *l)
 {
-    const char *text[16];
+    const char *text[17];
     jclass k, str;
     jmethodID ctor;
     jobjectArray arr;
@@ -265,6 +265,7 @@ static jobject crmb_java_lead(JNIEnv *jenv, const crm_lead *l)
     text[10] = l->dealer_id;     text[11] = l->owner_id;
     text[12] = l->model;         text[13] = l->grade;
     text[14] = l->customer_id;   text[15] = l->attributes;
+    text[16] = l->merged_into;
 
     k = (*jenv)->FindClass(jenv, "io/crmcore/Lead");
     if (k == NULL)
@@ -273,10 +274,10 @@ static jobject crmb_java_lead(JNIEnv *jenv, const crm_lead *l)
     str = (*jenv)->FindClass(jenv, "java/lang/String");
     if (ctor == NULL || str == NULL)
         return NULL;
-    arr = (*jenv)->NewObjectArray(jenv, 16, str, NULL);
+    arr = (*jenv)->NewObjectArray(jenv, 17, str, NULL);
     if (arr == NULL)
         return NULL;
-    for (i = 0; i < 16; i++) {
+    for (i = 0; i < 17; i++) {
         jstring s = crmb_jstring(jenv, text[i]);
         if (s == NULL && text[i] != NULL)
             return NULL;

@@ -29,12 +29,14 @@ public class MergeTest {
             assertTrue(merge, merge.contains("\"rule\":\"longest\",\"value\":\"张大伟\",\"from\":\"other\""));
             assertEquals("张大伟", db.getLead(s).getName());
             assertEquals(s, member(db.getLeadJson(o), "merged_into"));
+            assertEquals(s, db.getLead(o).getMergedInto());
             assertTrue(db.mergesJson(s, 10).contains(id));
             assertTrue(db.getMergeJson(id).contains("\"undone_at\":null"));
 
             db.unmerge(id);
             assertEquals(before, db.getLeadJson(s));
             assertTrue(db.getLeadJson(o).contains("\"merged_into\":null"));
+            assertEquals(null, db.getLead(o).getMergedInto());
             try {
                 db.unmerge(id);
                 fail("a second unmerge went through");
