@@ -81,7 +81,7 @@ static void print_merge(const char *json)
     cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(m, "fields"))
     {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(f, "value");
-        char *value = cJSON_IsString(v) ? NULL : cJSON_PrintUnformatted(v);
+        char *value = cJSON_IsString(v) || cJSON_IsNull(v) ? NULL : cJSON_PrintUnformatted(v);
         printf("  %-18s %-21s %-8s %s\n", text_of(f, "field"), text_of(f, "rule"), text_of(f, "from"),
                cJSON_IsString(v) ? v->valuestring : value ? value : "");
         cJSON_free(value);

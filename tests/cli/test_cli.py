@@ -891,6 +891,7 @@ def test_merge_unmerge_and_list(db, tmp_path):
     assert re.search(r"^  name\s+most_trusted_channel\s+other\s+张大伟$", p.out, re.M), p.out
     assert "phones kept: [\"13800000002\"]" in p.out
     assert [l["id"] for l in leads_json(db)] == [s]
+    assert re.search(rf"^merged_into:\s+{s}$", run("show", o, db=db, check=0).out, re.M)
     # A later import of the merged-away phone is a duplicate of the survivor.
     src = tmp_path / "again.ndjson"
     src.write_text('{"channel":"dcc","phone":"13800000002"}\n', encoding="utf-8")

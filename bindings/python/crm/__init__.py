@@ -391,7 +391,8 @@ class Db:
     def reviews(self, status="pending", limit=100):
         """The queue of possible duplicates (oldest first, within the scope):
         a list of dicts with id, lead_id, candidate_id, probability, evidence
-        (a dict, field by field), status, created_at, decided_at, decided_by.
+        (a dict, field by field), status, created_at, decided_at, decided_by,
+        merge_id (the merge an accept made, else None).
         ``status`` is "pending", "accepted", "rejected" or None for all."""
         return _json.loads(self._h.reviews(status, limit))
 
