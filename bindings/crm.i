@@ -247,7 +247,7 @@ static void crmb_java_throw(JNIEnv *jenv, int code, const char *msg)
  *                     int score, long createdAt, long updatedAt) */
 static jobject crmb_java_lead(JNIEnv *jenv, const crm_lead *l)
 {
-    const char *text[16];
+    const char *text[17];
     jclass k, str;
     jmethodID ctor;
     jobjectArray arr;
@@ -265,6 +265,7 @@ static jobject crmb_java_lead(JNIEnv *jenv, const crm_lead *l)
     text[10] = l->dealer_id;     text[11] = l->owner_id;
     text[12] = l->model;         text[13] = l->grade;
     text[14] = l->customer_id;   text[15] = l->attributes;
+    text[16] = l->merged_into;
 
     k = (*jenv)->FindClass(jenv, "io/crmcore/Lead");
     if (k == NULL)
@@ -273,10 +274,10 @@ static jobject crmb_java_lead(JNIEnv *jenv, const crm_lead *l)
     str = (*jenv)->FindClass(jenv, "java/lang/String");
     if (ctor == NULL || str == NULL)
         return NULL;
-    arr = (*jenv)->NewObjectArray(jenv, 16, str, NULL);
+    arr = (*jenv)->NewObjectArray(jenv, 17, str, NULL);
     if (arr == NULL)
         return NULL;
-    for (i = 0; i < 16; i++) {
+    for (i = 0; i < 17; i++) {
         jstring s = crmb_jstring(jenv, text[i]);
         if (s == NULL && text[i] != NULL)
             return NULL;
@@ -510,6 +511,12 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
 %newobject crmb_handle::get_json;
 %newobject crmb_handle::reviews;
 %newobject crmb_handle::reviewsJson;
+%newobject crmb_handle::merge;
+%newobject crmb_handle::merge_get;
+%newobject crmb_handle::merges;
+%newobject crmb_handle::mergeJson;
+%newobject crmb_handle::getMergeJson;
+%newobject crmb_handle::mergesJson;
 %newobject crmb_handle::getLeadJson;
 %newobject crmb_handle::leads;
 %newobject crmb_handle::leadsRaw;
@@ -558,6 +565,12 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
     void disable_scoring() { crmb_db_disable_scoring($self); }
     char *reviews(const char *status, int limit) { return crmb_db_reviews($self, status, limit); }
     void review_decide(const char *id, int accept) { crmb_db_review_decide($self, id, accept); }
+    char *merge(const char *survivor_id, const char *other_id, const char *rules) {
+        return crmb_db_merge($self, survivor_id, other_id, rules);
+    }
+    void unmerge(const char *merge_id) { crmb_db_unmerge($self, merge_id); }
+    char *merge_get(const char *merge_id) { return crmb_db_merge_get($self, merge_id); }
+    char *merges(const char *lead_id, int limit) { return crmb_db_merges($self, lead_id, limit); }
     const char *actor() { return crmb_db_actor($self); }
     void set_time(int64_t unix_ms) { crmb_db_set_time($self, unix_ms); }
     int64_t now() { return crmb_db_now($self); }
@@ -631,6 +644,8 @@ char *crmb_clean_lead(const char *json);
 %rename(match_default_config) crmb_match_default_config;
 char *crmb_dedupe(const char *config, const char *records);
 const char *crmb_match_default_config(void);
+%rename(merge_default_rules) crmb_merge_default_rules;
+const char *crmb_merge_default_rules(void);
 
 #elif defined(SWIGJAVA)
 
@@ -658,6 +673,10 @@ const char *crmb_match_default_config(void);
 %javamethodmodifiers crmb_handle::disableScoring "public synchronized";
 %javamethodmodifiers crmb_handle::reviewsJson "public synchronized";
 %javamethodmodifiers crmb_handle::decideReview "public synchronized";
+%javamethodmodifiers crmb_handle::mergeJson "public synchronized";
+%javamethodmodifiers crmb_handle::unmerge "public synchronized";
+%javamethodmodifiers crmb_handle::getMergeJson "public synchronized";
+%javamethodmodifiers crmb_handle::mergesJson "public synchronized";
 %javamethodmodifiers crmb_handle::getActor "public synchronized";
 %javamethodmodifiers crmb_handle::setTime "public synchronized";
 %javamethodmodifiers crmb_handle::now "public synchronized";
@@ -1099,6 +1118,19 @@ const char *crmb_match_default_config(void);
     void disableScoring() { crmb_db_disable_scoring($self); }
     char *reviewsJson(const char *status, int limit) { return crmb_db_reviews($self, status, limit); }
     void decideReview(const char *id, bool accept) { crmb_db_review_decide($self, id, accept ? 1 : 0); }
+    /**
+     * Merge lead otherId into survivorId by survivorship rules (JSON, or null for the
+     * defaults); returns what the merge did, as JSON (its "id" undoes it).
+     */
+    char *mergeJson(const char *survivorId, const char *otherId, const char *rules) {
+        return crmb_db_merge($self, survivorId, otherId, rules);
+    }
+    /** Undo a merge: every row it changed goes back as it was. */
+    void unmerge(const char *mergeId) { crmb_db_unmerge($self, mergeId); }
+    /** What a merge did, as JSON. */
+    char *getMergeJson(const char *mergeId) { return crmb_db_merge_get($self, mergeId); }
+    /** Merges newest first as a JSON array; leadId null for all. */
+    char *mergesJson(const char *leadId, int limit) { return crmb_db_merges($self, leadId, limit); }
     const char *getActor() { return crmb_db_actor($self); }
     /** Fix the clock (Unix ms, UTC); 0 returns to the system clock. */
     void setTime(int64_t unixMs) { crmb_db_set_time($self, unixMs); }
@@ -1203,6 +1235,8 @@ char *crmb_clean_lead(const char *json);
 %rename(matchDefaultConfig) crmb_match_default_config;
 char *crmb_dedupe(const char *config, const char *records);
 const char *crmb_match_default_config(void);
+%rename(mergeDefaultRules) crmb_merge_default_rules;
+const char *crmb_merge_default_rules(void);
 
 #endif
 

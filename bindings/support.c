@@ -285,6 +285,42 @@ void crmb_db_review_decide(crmb_handle *h, const char *id, int accept)
         check(crm_review_decide(db, id, accept));
 }
 
+char *crmb_db_merge(crmb_handle *h, const char *survivor_id, const char *other_id, const char *rules)
+{
+    char *id = NULL, *out = NULL;
+    crm_db *db = open_db(h);
+    if (db == NULL || check(crm_lead_merge(&id, db, survivor_id, other_id, rules)) < 0)
+        return NULL;
+    check(crm_lead_merge_get_json(&out, db, id));
+    crm_free(id);
+    return out;
+}
+
+void crmb_db_unmerge(crmb_handle *h, const char *merge_id)
+{
+    crm_db *db = open_db(h);
+    if (db != NULL)
+        check(crm_lead_unmerge(db, merge_id));
+}
+
+char *crmb_db_merge_get(crmb_handle *h, const char *merge_id)
+{
+    char *out = NULL;
+    crm_db *db = open_db(h);
+    if (db == NULL || check(crm_lead_merge_get_json(&out, db, merge_id)) < 0)
+        return NULL;
+    return out;
+}
+
+char *crmb_db_merges(crmb_handle *h, const char *lead_id, int limit)
+{
+    char *out = NULL;
+    crm_db *db = open_db(h);
+    if (db == NULL || check(crm_lead_merge_list_json(&out, db, lead_id, limit)) < 0)
+        return NULL;
+    return out;
+}
+
 void crmb_db_set_actor(crmb_handle *h, const char *actor)
 {
     crm_db *db = open_db(h);
@@ -1283,6 +1319,11 @@ char *crmb_dedupe(const char *config, const char *records)
 const char *crmb_match_default_config(void)
 {
     return crm_matcher_default_config();
+}
+
+const char *crmb_merge_default_rules(void)
+{
+    return crm_lead_merge_default_rules();
 }
 
 /* ---- customers, members, points, tags, segments, vehicles ---------------- */

@@ -78,6 +78,14 @@ void crmb_db_disable_scoring(crmb_handle *h);
 char *crmb_db_reviews(crmb_handle *h, const char *status, int limit);
 /** crm_review_decide(). */
 void crmb_db_review_decide(crmb_handle *h, const char *id, int accept);
+/** crm_lead_merge() then crm_lead_merge_get_json(): the merge's JSON (crm_free), or NULL with the status set. */
+char *crmb_db_merge(crmb_handle *h, const char *survivor_id, const char *other_id, const char *rules);
+/** crm_lead_unmerge(). */
+void crmb_db_unmerge(crmb_handle *h, const char *merge_id);
+/** crm_lead_merge_get_json(): JSON (crm_free) or NULL with the status set. */
+char *crmb_db_merge_get(crmb_handle *h, const char *merge_id);
+/** crm_lead_merge_list_json(): lead_id NULL for all; JSON (crm_free) or NULL with the status set. */
+char *crmb_db_merges(crmb_handle *h, const char *lead_id, int limit);
 /** The actor last set through this wrapper ("system" by default). Borrowed. */
 const char *crmb_db_actor(crmb_handle *h);
 void crmb_db_set_time(crmb_handle *h, int64_t unix_ms);
@@ -253,6 +261,8 @@ char *crmb_dedupe(const char *config, const char *records);
 
 /** crm_matcher_default_config(); static, never NULL. */
 const char *crmb_match_default_config(void);
+/** crm_lead_merge_default_rules(); static, never NULL. */
+const char *crmb_merge_default_rules(void);
 
 #ifdef __cplusplus
 }

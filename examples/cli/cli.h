@@ -56,6 +56,9 @@ int cli_cmd_vehicle(int argc, char **argv, cli_globals *g);
 int cli_cmd_clean(int argc, char **argv, cli_globals *g);
 int cli_cmd_dedupe(int argc, char **argv, cli_globals *g);
 int cli_cmd_review(int argc, char **argv, cli_globals *g);
+int cli_cmd_merge(int argc, char **argv, cli_globals *g);   /* merge.c */
+int cli_cmd_unmerge(int argc, char **argv, cli_globals *g); /* merge.c */
+int cli_cmd_merges(int argc, char **argv, cli_globals *g);  /* merge.c */
 
 /* ---- messages (crm.c) ---- */
 

@@ -6,7 +6,7 @@
  * This file holds the entry point, the global options, the shared
  * argument and message helpers, and the `init` command. The other commands
  * live in import.c, leads.c, workorders.c, customers.c, clean.c, dedupe.c,
- * review.c, score.c, lifecycle.c, report.c and route.c.
+ * review.c, merge.c, score.c, lifecycle.c, report.c and route.c.
  */
 #include "cli.h"
 
@@ -33,7 +33,10 @@ static const char main_usage[] =
     "  vehicle ACTION       vehicles by VIN and who owns or drives them\n"
     "  clean [FILE|-]       clean lead documents (NDJSON) or single values\n"
     "  dedupe FILE|-        find duplicates in a CSV file of any columns\n"
-    "  review               list, accept or reject possible duplicates\n"
+    "  review               list, accept (merges) or reject possible duplicates\n"
+    "  merge SURVIVOR OTHER merge one lead into another by survivorship rules\n"
+    "  unmerge MERGE_ID     undo a merge exactly\n"
+    "  merges               list merges, newest first\n"
     "  model save|train|show  scoring models: store a document, train on outcomes, print\n"
     "  score ID...|--all    score leads with a stored model (keeps score and grade)\n"
     "  status ID STATE      move a lead through its lifecycle (contacted, lost, ...)\n"
@@ -259,6 +262,9 @@ static const cli_command commands[] = {
     { "clean", cli_cmd_clean },
     { "dedupe", cli_cmd_dedupe },
     { "review", cli_cmd_review },
+    { "merge", cli_cmd_merge },
+    { "unmerge", cli_cmd_unmerge },
+    { "merges", cli_cmd_merges },
     { "model", cli_cmd_model },
     { "score", cli_cmd_score },
     { "status", cli_cmd_status },

@@ -381,6 +381,7 @@ static void print_lead_text(const crm_lead *l)
     kv("grade:", l->grade);
     kv("customer_id:", l->customer_id);
     kv("attributes:", l->attributes);
+    kv("merged_into:", l->merged_into);
     kv_time("created_at:", l->created_at);
     kv_time("updated_at:", l->updated_at);
 }

@@ -21,5 +21,6 @@
 #include "vehicle.h"
 #include "clean.h"
 #include "match.h"
+#include "lead_merge.h"
 
 #endif /* CRM_CRM_H */

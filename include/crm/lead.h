@@ -77,6 +77,8 @@ typedef struct crm_lead {
     const char *attributes;      /**< free-form JSON object as text, or NULL */
     int64_t created_at;          /**< Unix ms, UTC */
     int64_t updated_at;          /**< Unix ms, UTC */
+    const char *merged_into;     /**< NULL, or the lead this one was merged into (crm_lead_merge);
+                                      listings skip a merged-away lead */
 } crm_lead;
 
 /** What crm_lead_ingest did with a document. */

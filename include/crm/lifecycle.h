@@ -50,8 +50,9 @@ CRM_EXTERN(int) crm_lead_transition_allowed(crm_lead_status from, crm_lead_statu
  * @param[in] to   the new state
  * @param[in] opts reason, dealer and owner, or NULL
  * @return 0, CRM_ENOTFOUND, CRM_ECONFLICT for a transition the state machine
- *         refuses ("lead status: cannot go from delivered to contacted"),
- *         CRM_EINVALID (lost without a reason, a bad field), CRM_EPERM,
+ *         refuses ("lead status: cannot go from delivered to contacted")
+ *         or for a lead merged into another (crm_lead_merge: the survivor
+ *         moves instead), CRM_EINVALID (lost without a reason, a bad field), CRM_EPERM,
  *         errors of storage; nothing changes on error
  */
 CRM_EXTERN(int) crm_lead_transition(crm_db *db, const char *id, crm_lead_status to, const crm_transition *opts);

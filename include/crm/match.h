@@ -245,12 +245,13 @@ typedef struct crm_match_review {
     int64_t created_at;       /**< Unix ms */
     int64_t decided_at;       /**< Unix ms, 0 while pending */
     const char *decided_by;   /**< the actor who decided, NULL while pending */
+    const char *merge_id;     /**< the merge an accept made (crm_lead_merge_get_json), else NULL */
 } crm_match_review;
 
 /**
  * The review queue as JSON: an array of {"id", "lead_id", "candidate_id",
  * "dealer_id", "probability", "evidence" (object), "status", "created_at",
- * "decided_at", "decided_by"}, oldest first, within the handle's scope.
+ * "decided_at", "decided_by", "merge_id"}, oldest first, within the handle's scope.
  *
  * @param[out] out    JSON, owned by the caller; free with crm_free()
  * @param[in]  status "pending", "accepted", "rejected", or NULL for all
@@ -263,13 +264,19 @@ CRM_EXTERN(int) crm_review_list_json(char **out, crm_db *db, const char *status,
  * Decide a pending review: accepted (the two leads are one person) or not.
  * The decision, its time and the handle's actor are stored, and an audit
  * event ("lead.duplicate_confirmed" or "lead.duplicate_rejected") is
- * appended on the new lead, in one transaction. The leads are not merged
- * (merging is a separate step).
+ * appended on the new lead, in one transaction. An accept also merges the
+ * new lead into the candidate with the default rules
+ * (crm_lead_merge_default_rules) in that transaction and the item records
+ * the merge's id; a lead merged away since the item was queued stands for
+ * the lead it was merged into, and when both stand for the same lead
+ * there is nothing left to merge. crm_lead_unmerge() of that merge puts
+ * the item back to pending. A reject only decides.
  *
  * @param[in] id     the review item
  * @param[in] accept non-zero to accept, zero to reject
- * @return 0, CRM_ENOTFOUND (no such item in the scope), CRM_ECONFLICT
- *         (already decided), CRM_EINVALID, CRM_ESTORAGE
+ * @return 0, CRM_ENOTFOUND (no such item in the scope, or a lead of it is
+ *         not visible), CRM_ECONFLICT (already decided), CRM_EINVALID,
+ *         CRM_ESTORAGE
  */
 CRM_EXTERN(int) crm_review_decide(crm_db *db, const char *id, int accept);
 

@@ -73,6 +73,16 @@ int crm__lead_score_new(crm_score *out, char **event, crm_db *db, const crm_lead
 int crm__review_add(crm_db *db, const char *lead_id, const char *candidate_id, const char *dealer_id,
                     double probability, const char *evidence);
 
+/* ---- lead merges (lead_merge.c) ---- */
+/* Merge other_id into survivor_id inside the caller's transaction (rules
+ * NULL: the defaults). review, when given, is the item an accept merges:
+ * its state before the accept goes into the merge's snapshot so that an
+ * unmerge puts it back. merge_id receives the new merge's id. */
+int crm__lead_merge(crm_db *db, const char *survivor_id, const char *other_id, const char *rules_json,
+                    const crm_match_review *review, char merge_id[CRM_ID_LEN + 1]);
+/* Follow merged_into from lead id to the lead that stands for it now (in place). */
+int crm__lead_merged_survivor(crm_db *db, char id[CRM_ID_LEN + 1]);
+
 int crm__tx_end(crm_db *db, int rc);
 
 /* Check an identifier or text a caller gives: 1..max bytes of UTF-8

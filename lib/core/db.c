@@ -89,6 +89,14 @@ static int check_backend(const crm_backend *b)
         REQUIRE(stage_scan)
         REQUIRE(stage_scan_entered)
     }
+    if (b->version >= CRM_BACKEND_VERSION_MERGE) {
+        REQUIRE(key_scan)
+        REQUIRE(key_delete)
+        REQUIRE(lead_merge_insert)
+        REQUIRE(lead_merge_update)
+        REQUIRE(lead_merge_get)
+        REQUIRE(lead_merge_list)
+    }
 #undef REQUIRE
     return 0;
 }

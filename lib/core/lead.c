@@ -520,7 +520,7 @@ static cJSON *lead_to_cjson(const crm_lead *l, bool with_system)
              (l->score < 0 ? cJSON_AddNullToObject(o, "score") != NULL
                            : cJSON_AddNumberToObject(o, "score", l->score) != NULL) &&
              add_text(o, "grade", l->grade, false) && add_text(o, "customer_id", l->customer_id, false) &&
-             add_time(o, "updated_at", l->updated_at);
+             add_time(o, "updated_at", l->updated_at) && add_text(o, "merged_into", l->merged_into, false);
     }
     if (!ok) {
         cJSON_Delete(o);
@@ -559,6 +559,25 @@ typedef struct dup_search {
     bool found;
 } dup_search;
 
+/* Whether the lead has the phone: as its phone, or among the numbers a
+ * merge kept in attributes.phones (lead_merge.c), whose keys moved with
+ * them. Keys are stored hashed, so a key alone can (rarely) reach another
+ * phone: the record decides. */
+static bool lead_has_phone(const crm_lead *l, const char *phone)
+{
+    if (l->phone && strcmp(l->phone, phone) == 0)
+        return true;
+    if (!l->attributes || !strstr(l->attributes, phone))
+        return false;
+    cJSON *attrs = cJSON_Parse(l->attributes);
+    const cJSON *phones = cJSON_GetObjectItemCaseSensitive(attrs, "phones");
+    bool found = false;
+    for (const cJSON *p = cJSON_IsArray(phones) ? phones->child : NULL; p && !found; p = p->next)
+        found = cJSON_IsString(p) && strcmp(p->valuestring, phone) == 0;
+    cJSON_Delete(attrs);
+    return found;
+}
+
 /* A candidate with the same key counts only if the handle can see it. */
 static int dup_candidate(const char *id, void *payload)
 {
@@ -571,8 +590,7 @@ static int dup_candidate(const char *id, void *payload)
         ds->rc = rc;
         return 1;
     }
-    /* Keys are stored hashed, so a key can (rarely) reach another phone. */
-    if (!seen.phone || strcmp(seen.phone, ds->phone) != 0)
+    if (!lead_has_phone(&seen, ds->phone))
         return 0;
     snprintf(ds->id, sizeof ds->id, "%s", seen.id);
     ds->has_dealer = seen.dealer_id != NULL;
@@ -778,7 +796,8 @@ static crm_lead *lead_dup(const crm_lead *src)
     const char *const *fields[] = { &src->id, &src->channel, &src->campaign, &src->name, &src->phone,
                                     &src->email, &src->wechat_openid, &src->wechat_unionid,
                                     &src->province, &src->city, &src->dealer_id, &src->owner_id,
-                                    &src->model, &src->grade, &src->customer_id, &src->attributes };
+                                    &src->model, &src->grade, &src->customer_id, &src->attributes,
+                                    &src->merged_into };
     return crm__record_dup(src, sizeof *src, fields, sizeof fields / sizeof fields[0]);
 }
 

@@ -28,6 +28,11 @@ static int check_transition(crm_db *db, const crm_lead *l, crm_lead_status to, c
 {
     if ((unsigned)to >= CRM_LEAD_STATUS_COUNT)
         return crm_error_set(CRM_EINVALID, "to: %d is not a lead status", (int)to);
+    /* A merged-away lead's stages would count the person twice; and the
+     * change would block undoing the merge. The survivor moves instead. */
+    if (l->merged_into)
+        return crm_error_set(CRM_ECONFLICT, "lead %s: merged into %s; move that lead instead", l->id,
+                             l->merged_into);
     if (!crm_lead_transition_allowed(l->status, to))
         return crm_error_set(CRM_ECONFLICT, "lead status: cannot go from %s to %s%s", crm_lead_status_name(l->status),
                              crm_lead_status_name(to),

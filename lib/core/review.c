@@ -31,7 +31,7 @@ int crm__review_add(crm_db *db, const char *lead_id, const char *candidate_id, c
     int64_t now = crm_db_now(db);
     crm__idgen_next(&db->idgen, now, id);
     crm_match_review r = {id, lead_id, candidate_id, dealer_id, probability, evidence,
-                          CRM_REVIEW_PENDING, now, 0, NULL};
+                          CRM_REVIEW_PENDING, now, 0, NULL, NULL};
     return db->backend->review_insert(db->backend, &r);
 }
 
@@ -63,6 +63,7 @@ static int add_item(const crm_match_review *r, void *payload)
                         : cJSON_AddNullToObject(o, "decided_at")) &&
          (r->decided_by ? cJSON_AddStringToObject(o, "decided_by", r->decided_by)
                         : cJSON_AddNullToObject(o, "decided_by")) &&
+         (r->merge_id ? cJSON_AddStringToObject(o, "merge_id", r->merge_id) : cJSON_AddNullToObject(o, "merge_id")) &&
          cJSON_AddItemToArray(ls->arr, o);
     if (!ok) {
         cJSON_Delete(o);
@@ -102,6 +103,23 @@ int crm_review_list_json(char **out, crm_db *db, const char *status, int limit)
     return rc;
 }
 
+/* An accept merges the new lead into the candidate, each standing for the
+ * lead it was merged into since the item was queued; *merge_id stays ""
+ * when both stand for one lead already. */
+static int accept_merge(crm_db *db, const crm_match_review *before, const char *lead_id, const char *cand,
+                        char merge_id[CRM_ID_LEN + 1])
+{
+    char other[CRM_ID_LEN + 1], survivor[CRM_ID_LEN + 1];
+    snprintf(other, sizeof other, "%s", lead_id);
+    snprintf(survivor, sizeof survivor, "%s", cand);
+    int rc = crm__lead_merged_survivor(db, other);
+    if (rc == 0)
+        rc = crm__lead_merged_survivor(db, survivor);
+    if (rc == 0 && strcmp(other, survivor) != 0)
+        rc = crm__lead_merge(db, survivor, other, NULL, before, merge_id);
+    return rc;
+}
+
 int crm_review_decide(crm_db *db, const char *id, int accept)
 {
     if (!db || !id)
@@ -116,7 +134,7 @@ int crm_review_decide(crm_db *db, const char *id, int accept)
         return rc;
     crm_match_review r;
     rc = db->backend->review_get(db->backend, &db->scope, id, &r);
-    char lead_id[CRM_ID_LEN + 1] = "", cand[CRM_ID_LEN + 1] = "", dealer[72] = "";
+    char lead_id[CRM_ID_LEN + 1] = "", cand[CRM_ID_LEN + 1] = "", dealer[72] = "", merge_id[CRM_ID_LEN + 1] = "";
     bool has_dealer = false;
     if (rc == 0 && r.status != CRM_REVIEW_PENDING)
         rc = crm_error_set(CRM_ECONFLICT, "review %s: already %s", id, status_names[r.status % 3]);
@@ -126,14 +144,26 @@ int crm_review_decide(crm_db *db, const char *id, int accept)
         has_dealer = r.dealer_id != NULL;
         if (has_dealer)
             snprintf(dealer, sizeof dealer, "%s", r.dealer_id);
+    }
+    /* A pending item has no decision and no merge: that is what an unmerge
+     * of the accept's merge puts back. */
+    crm_match_review pending = {.id = id, .status = CRM_REVIEW_PENDING};
+    if (rc == 0 && accept && db->backend->version >= CRM_BACKEND_VERSION_MERGE)
+        rc = accept_merge(db, &pending, lead_id, cand, merge_id);
+    /* The merge's reads reused the backend's row: read the item again. */
+    if (rc == 0)
+        rc = db->backend->review_get(db->backend, &db->scope, id, &r);
+    if (rc == 0) {
         r.status = accept ? CRM_REVIEW_ACCEPTED : CRM_REVIEW_REJECTED;
         r.decided_at = crm_db_now(db);
         r.decided_by = db->actor;
+        r.merge_id = merge_id[0] ? merge_id : NULL;
         rc = db->backend->review_update(db->backend, &r);
     }
     if (rc == 0) {
-        char data[160];
-        snprintf(data, sizeof data, "{\"review\":\"%s\",\"candidate\":\"%s\"}", id, cand);
+        char data[224];
+        snprintf(data, sizeof data, "{\"review\":\"%s\",\"candidate\":\"%s\"%s%s%s}", id, cand,
+                 merge_id[0] ? ",\"merge\":\"" : "", merge_id, merge_id[0] ? "\"" : "");
         rc = crm__event_append(db, accept ? "lead.duplicate_confirmed" : "lead.duplicate_rejected", "lead",
                                lead_id, has_dealer ? dealer : NULL, data);
     }

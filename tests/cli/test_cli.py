@@ -63,7 +63,8 @@ def loaded(db):
 # ---- options, help, exit codes ----
 
 COMMANDS = ["init", "import", "leads", "show", "customer", "member", "points", "tag", "segment", "vehicle",
-            "model", "score", "status", "stages", "report", "route", "recycle"]
+            "model", "score", "status", "stages", "report", "route", "recycle", "review", "merge", "unmerge",
+            "merges"]
 
 
 def test_version():
@@ -133,6 +134,12 @@ def test_no_command_is_usage_error():
     ["vehicle", "add", "LSVAU218XN2183294"],          # no --model/--year
     ["vehicle", "relate", "LSVAU218XN2183294", MISSING_ID, "passenger"],
     ["member", "enrol", MISSING_ID],
+    ["merge", MISSING_ID],                           # no OTHER
+    ["merge", MISSING_ID, MISSING_ID, "extra"],
+    ["merge", MISSING_ID, MISSING_ID, "--rules"],    # missing value
+    ["unmerge"],
+    ["merges", "--limit", "0"],
+    ["merges", "--lead", "nope"],
 ])
 def test_usage_errors_exit_2(args, db):
     p = run(*args, db=db, check=2)
@@ -856,6 +863,66 @@ def test_import_match_and_review(db, tmp_path):
     run("review", "--status", "maybe", db=db, check=2)
     run("review", "--limit", "0", db=db, check=2)
     run("review", "accept", db=db, check=2)
+    # The accept merged the new lead into the candidate.
+    (m,) = [json.loads(x) for x in run("merges", "--json", db=db, check=0).out.splitlines()]
+    assert (m["survivor_id"], m["other_id"], m["review_id"]) == (item["candidate_id"], item["lead_id"], item["id"])
+    assert done[0]["merge_id"] == m["id"]
+
+
+# ---- merge, unmerge, merges ----------------------------------------------
+
+
+def shown_lead(db, lead_id):
+    """The lead as crm show --json prints it, without its (growing) events."""
+    doc = json.loads(run("show", "--json", lead_id, db=db, check=0).out)
+    del doc["events"]
+    return doc
+
+
+def test_merge_unmerge_and_list(db, tmp_path):
+    ids = ingest(db, {"channel": "website", "phone": "13900000001", "name": "张伟", "created_at": "2024-05-01T09:00:00Z"},
+                 {"channel": "walk_in", "phone": "13800000002", "name": "张大伟", "email": "z@qq.com",
+                  "created_at": "2024-05-02T09:00:00Z"})
+    s, o = ids
+    before = [shown_lead(db, i) for i in ids]
+    p = run("merge", s, o, db=db, check=0)
+    merge_id = p.out.split()[0]
+    assert f"merged {o} into {s}" in p.out.splitlines()[0]
+    assert re.search(r"^  name\s+most_trusted_channel\s+other\s+张大伟$", p.out, re.M), p.out
+    assert "phones kept: [\"13800000002\"]" in p.out
+    assert [l["id"] for l in leads_json(db)] == [s]
+    assert re.search(rf"^merged_into:\s+{s}$", run("show", o, db=db, check=0).out, re.M)
+    # A later import of the merged-away phone is a duplicate of the survivor.
+    src = tmp_path / "again.ndjson"
+    src.write_text('{"channel":"dcc","phone":"13800000002"}\n', encoding="utf-8")
+    assert summary(run("import", "--json", src, db=db, check=0))["duplicates"] == 1
+    (listed,) = [json.loads(x) for x in run("merges", "--json", "--lead", o, db=db, check=0).out.splitlines()]
+    assert listed["id"] == merge_id and listed["undone_at"] is None
+    assert merge_id in run("merges", db=db, check=0).out
+    run("merge", s, o, db=db, check=1)                  # merged away already
+    run("merge", s, MISSING_ID, db=db, check=4)
+    assert run("--dealer", "D9", "unmerge", merge_id, db=db, check=4).err
+
+    assert run("unmerge", merge_id, db=db, check=0).out.strip() == f"{merge_id} undone"
+    assert [shown_lead(db, i) for i in ids] == before
+    p = run("unmerge", merge_id, db=db, check=1)
+    assert "already undone" in p.err
+    assert "undone" in run("merges", db=db, check=0).out
+
+
+def test_merge_rules_file(db, tmp_path):
+    s, o = ingest(db, {"channel": "website", "phone": "13900000001", "city": "苏州"},
+                  {"channel": "website", "phone": "13800000002", "city": "苏州市"})
+    rules = tmp_path / "rules.json"
+    rules.write_text('{"fields": {"city": "longest", "phone": "survivor"}}', encoding="utf-8")
+    m = json.loads(run("merge", s, o, "--rules", rules, "--json", db=db, check=0).out)
+    fields = {f["field"]: f for f in m["fields"]}
+    assert (fields["city"]["value"], fields["city"]["from"]) == ("苏州市", "other")
+    assert m["phones"] is None
+    rules.write_text('{"fields": {"city": "foo"}}', encoding="utf-8")
+    run("unmerge", m["id"], db=db, check=0)
+    p = run("merge", s, o, "--rules", rules, db=db, check=1)
+    assert "rules.fields.city: unknown rule 'foo'" in p.err
 
 
 # ---- scoring: model save / train / show, score (issue 4) ----

@@ -103,6 +103,7 @@ static void assert_lead_equal(const crm_lead *a, const crm_lead *b)
     assert_str_or_null(a->attributes, b->attributes);
     assert_int_equal(a->created_at, b->created_at);
     assert_int_equal(a->updated_at, b->updated_at);
+    assert_str_or_null(a->merged_into, b->merged_into);
 }
 
 static const crm_scope everything = { NULL };
@@ -1292,9 +1293,9 @@ static void reviews_insert_get_update_list(void **state)
     crm_backend *b = *state;
     const char *r1 = "01900000-0000-7000-8000-000000000001", *r2 = "01900000-0000-7000-8000-000000000002";
     const char *r3 = "01900000-0000-7000-8000-000000000003";
-    crm_match_review a = {r1, "L1", "L0", "D1", 0.75, "{\"fields\":[]}", CRM_REVIEW_PENDING, 2000, 0, NULL};
-    crm_match_review c = {r2, "L2", "L0", "D2", 0.6, "{}", CRM_REVIEW_PENDING, 1000, 0, NULL};
-    crm_match_review d = {r3, "L3", "L0", NULL, 0.55, "{}", CRM_REVIEW_PENDING, 3000, 0, NULL};
+    crm_match_review a = {r1, "L1", "L0", "D1", 0.75, "{\"fields\":[]}", CRM_REVIEW_PENDING, 2000, 0, NULL, NULL};
+    crm_match_review c = {r2, "L2", "L0", "D2", 0.6, "{}", CRM_REVIEW_PENDING, 1000, 0, NULL, NULL};
+    crm_match_review d = {r3, "L3", "L0", NULL, 0.55, "{}", CRM_REVIEW_PENDING, 3000, 0, NULL, NULL};
     assert_int_equal(b->review_insert(b, &a), 0);
     assert_int_equal(b->review_insert(b, &c), 0);
     assert_int_equal(b->review_insert(b, &d), 0);
@@ -1323,7 +1324,7 @@ static void reviews_insert_get_update_list(void **state)
     assert_int_equal(got.status, CRM_REVIEW_REJECTED);
     assert_int_equal(got.decided_at, 5000);
     assert_string_equal(got.decided_by, "sales:li");
-    crm_match_review missing = {"01900000-0000-7000-8000-00000000000f", "x", "y", NULL, 0, "{}", 1, 0, 1, "z"};
+    crm_match_review missing = {"01900000-0000-7000-8000-00000000000f", "x", "y", NULL, 0, "{}", 1, 0, 1, "z", NULL};
     assert_int_equal(b->review_update(b, &missing), CRM_ENOTFOUND);
 
     /* Oldest first, by status, by scope, with a limit. */
@@ -1344,6 +1345,219 @@ static void reviews_insert_get_update_list(void **state)
     assert_int_equal(b->review_list(b, &all, -1, 1, collect_review_ids, ids), 0);
     snprintf(want, sizeof want, "%s ", r2);
     assert_string_equal(ids, want);
+}
+
+/* ---- lead merges (version 6) ---- */
+
+static int count_scan(crm_backend *b, const crm_scope *scope, char *ids, size_t cap)
+{
+    crm_backend_iter *it;
+    assert_int_equal(b->lead_scan(b, scope, NULL, &it), 0);
+    crm_lead l;
+    int n = 0, rc;
+    ids[0] = '\0';
+    while ((rc = it->next(it, &l)) == 0) {
+        n++;
+        strncat(ids, l.id + 33, cap - strlen(ids) - 1); /* the last three digits */
+        strncat(ids, " ", cap - strlen(ids) - 1);
+    }
+    assert_int_equal(rc, CRM_ITEROVER);
+    it->free(it);
+    return n;
+}
+
+static void merged_leads_roundtrip_and_scans_skip_them(void **state)
+{
+    crm_backend *b = *state;
+    if (b->version < CRM_BACKEND_VERSION_MERGE)
+        skip();
+    crm_lead a = make_lead(1, "D1", T0), c = make_lead(2, "D1", T0 + 1);
+    assert_int_equal(b->lead_insert(b, &a), 0);
+    c.merged_into = a.id;
+    assert_int_equal(b->lead_insert(b, &c), 0);
+    crm_lead out;
+    assert_int_equal(b->lead_get(b, &everything, c.id, &out), 0);
+    assert_lead_equal(&c, &out);
+    char ids[64];
+    assert_int_equal(count_scan(b, &everything, ids, sizeof ids), 1);
+    assert_string_equal(ids, "001 ");
+    /* An update clears it (an unmerge) and the lead is listed again. */
+    c.merged_into = NULL;
+    assert_int_equal(b->lead_update(b, &c), 0);
+    assert_int_equal(b->lead_get(b, &everything, c.id, &out), 0);
+    assert_null(out.merged_into);
+    assert_int_equal(count_scan(b, &everything, ids, sizeof ids), 2);
+    c.merged_into = a.id;
+    assert_int_equal(b->lead_update(b, &c), 0);
+    assert_int_equal(count_scan(b, &everything, ids, sizeof ids), 1);
+}
+
+static int collect_short_ids(const char *id, void *payload)
+{
+    strcat(payload, id);
+    strcat(payload, " ");
+    return 0;
+}
+
+typedef struct key_pairs {
+    char kind[64][40], key[64][40];
+    int n;
+} key_pairs;
+
+static int collect_key_pairs(const char *kind, const char *key, void *payload)
+{
+    key_pairs *k = payload;
+    assert_true(k->n < 64 && strlen(kind) < 40 && strlen(key) < 40);
+    strcpy(k->kind[k->n], kind);
+    strcpy(k->key[k->n++], key);
+    return 0;
+}
+
+/* key_scan reports a record's keys in whatever form the backend stores them
+ * (the SQLite backend keeps only a hash): what matters is that key_put and
+ * key_delete take that form back and mean the same key by it. */
+static void keys_scan_per_record_and_delete(void **state)
+{
+    crm_backend *b = *state;
+    if (b->version < CRM_BACKEND_VERSION_MERGE)
+        skip();
+    assert_int_equal(b->key_put(b, "match:phone", "139", "X"), 0);
+    assert_int_equal(b->key_put(b, "lead.phone", "139", "X"), 0);
+    assert_int_equal(b->key_put(b, "lead.phone", "138", "X"), 0);
+    assert_int_equal(b->key_put(b, "lead.phone", "139", "Y"), 0);
+    key_pairs x = {.n = 0};
+    assert_int_equal(b->key_scan(b, "X", collect_key_pairs, &x), 0);
+    assert_int_equal(x.n, 3);
+    /* The reported keys, put onto Z, are X's keys and no others. */
+    for (int i = 0; i < x.n; i++)
+        assert_int_equal(b->key_put(b, x.kind[i], x.key[i], "Z"), 0);
+    char got[256] = "";
+    assert_int_equal(b->key_find(b, "lead.phone", "138", collect_short_ids, got), 0);
+    assert_string_equal(got, "X Z ");
+    got[0] = '\0';
+    assert_int_equal(b->key_find(b, "match:phone", "139", collect_short_ids, got), 0);
+    assert_string_equal(got, "X Z ");
+    /* And deleting them by that form takes them away again. */
+    for (int i = 0; i < x.n; i++)
+        assert_int_equal(b->key_delete(b, x.kind[i], x.key[i], "Z"), 0);
+    key_pairs z = {.n = 0};
+    assert_int_equal(b->key_scan(b, "Z", collect_key_pairs, &z), 0);
+    assert_int_equal(z.n, 0);
+
+    assert_int_equal(b->key_delete(b, "lead.phone", "139", "X"), 0);
+    assert_int_equal(b->key_delete(b, "lead.phone", "139", "X"), 0); /* gone already: no error */
+    got[0] = '\0';
+    assert_int_equal(b->key_find(b, "lead.phone", "139", collect_short_ids, got), 0);
+    assert_string_equal(got, "Y ");
+    key_pairs nobody = {.n = 0};
+    assert_int_equal(b->key_scan(b, "nobody", collect_key_pairs, &nobody), 0);
+    assert_int_equal(nobody.n, 0);
+    /* Deletes roll back with the transaction. */
+    assert_int_equal(b->tx_begin(b), 0);
+    assert_int_equal(b->key_delete(b, "lead.phone", "138", "X"), 0);
+    x.n = 0;
+    assert_int_equal(b->key_scan(b, "X", collect_key_pairs, &x), 0);
+    assert_int_equal(x.n, 1);
+    assert_int_equal(b->tx_rollback(b), 0);
+    x.n = 0;
+    assert_int_equal(b->key_scan(b, "X", collect_key_pairs, &x), 0);
+    assert_int_equal(x.n, 2);
+    got[0] = '\0';
+    assert_int_equal(b->key_find(b, "lead.phone", "138", collect_short_ids, got), 0);
+    assert_string_equal(got, "X ");
+}
+
+static int collect_merge_ids(const crm_lead_merge_record *m, void *payload)
+{
+    strcat(payload, m->id + 33);
+    strcat(payload, m->undone_at ? "u " : " ");
+    return 0;
+}
+
+static void lead_merges_insert_get_update_list(void **state)
+{
+    crm_backend *b = *state;
+    if (b->version < CRM_BACKEND_VERSION_MERGE)
+        skip();
+    const char *m1 = "01900000-0000-7000-8000-000000000001", *m2 = "01900000-0000-7000-8000-000000000002";
+    const char *m3 = "01900000-0000-7000-8000-000000000003", *none = "01900000-0000-7000-8000-00000000000f";
+    crm_lead_merge_record a = {m1, "L1", "L2", "D1", "{\"fields\":{}}", "{\"b\":1}", "{\"a\":1}", 1000, "dcc:wang", 0,
+                               NULL};
+    crm_lead_merge_record c = {m2, "L5", "L6", "D2", "{}", "{}", "{}", 2000, "system", 0, NULL};
+    crm_lead_merge_record d = {m3, "L3", "L1", NULL, "{}", "{}", "{}", 3000, "system", 0, NULL};
+    assert_int_equal(b->lead_merge_insert(b, &a), 0);
+    assert_int_equal(b->lead_merge_insert(b, &c), 0);
+    assert_int_equal(b->lead_merge_insert(b, &d), 0);
+    assert_int_equal(b->lead_merge_insert(b, &a), CRM_EEXISTS);
+
+    crm_lead_merge_record got;
+    crm_scope d1 = {"D1"}, d2 = {"D2"};
+    assert_int_equal(b->lead_merge_get(b, &d1, m1, &got), 0);
+    assert_string_equal(got.survivor_id, "L1");
+    assert_string_equal(got.other_id, "L2");
+    assert_string_equal(got.dealer_id, "D1");
+    assert_string_equal(got.rules, "{\"fields\":{}}");
+    assert_string_equal(got.before, "{\"b\":1}");
+    assert_string_equal(got.after, "{\"a\":1}");
+    assert_int_equal(got.created_at, 1000);
+    assert_string_equal(got.actor, "dcc:wang");
+    assert_int_equal(got.undone_at, 0);
+    assert_null(got.undone_by);
+    assert_int_equal(b->lead_merge_get(b, &d2, m1, &got), CRM_ENOTFOUND);
+    assert_int_equal(b->lead_merge_get(b, &everything, none, &got), CRM_ENOTFOUND);
+
+    got.undone_at = 5000;
+    got.undone_by = "dcc:li";
+    assert_int_equal(b->lead_merge_update(b, &got), 0);
+    assert_int_equal(b->lead_merge_get(b, &everything, m1, &got), 0);
+    assert_int_equal(got.undone_at, 5000);
+    assert_string_equal(got.undone_by, "dcc:li");
+    assert_string_equal(got.before, "{\"b\":1}"); /* the rest never changes */
+    crm_lead_merge_record missing = {none, "x", "y", NULL, "{}", "{}", "{}", 0, "z", 1, "z"};
+    assert_int_equal(b->lead_merge_update(b, &missing), CRM_ENOTFOUND);
+
+    /* Newest first; by lead (survivor or other), by scope, with a limit. */
+    char ids[128] = "";
+    assert_int_equal(b->lead_merge_list(b, &everything, NULL, 10, collect_merge_ids, ids), 0);
+    assert_string_equal(ids, "003 002 001u ");
+    ids[0] = '\0';
+    assert_int_equal(b->lead_merge_list(b, &everything, "L1", 10, collect_merge_ids, ids), 0);
+    assert_string_equal(ids, "003 001u ");
+    ids[0] = '\0';
+    assert_int_equal(b->lead_merge_list(b, &d1, "L1", 10, collect_merge_ids, ids), 0);
+    assert_string_equal(ids, "001u ");
+    ids[0] = '\0';
+    assert_int_equal(b->lead_merge_list(b, &everything, NULL, 1, collect_merge_ids, ids), 0);
+    assert_string_equal(ids, "003 ");
+}
+
+static void reviews_keep_their_merge(void **state)
+{
+    crm_backend *b = *state;
+    if (b->version < CRM_BACKEND_VERSION_MERGE)
+        skip();
+    const char *r1 = "01900000-0000-7000-8000-000000000001";
+    crm_match_review a = {r1, "L1", "L0", "D1", 0.75, "{}", CRM_REVIEW_PENDING, 2000, 0, NULL, NULL};
+    assert_int_equal(b->review_insert(b, &a), 0);
+    a.status = CRM_REVIEW_ACCEPTED;
+    a.decided_at = 3000;
+    a.decided_by = "dcc:wang";
+    a.merge_id = "01900000-0000-7000-8000-0000000000aa";
+    assert_int_equal(b->review_update(b, &a), 0);
+    crm_match_review got;
+    assert_int_equal(b->review_get(b, &everything, r1, &got), 0);
+    assert_string_equal(got.merge_id, "01900000-0000-7000-8000-0000000000aa");
+    /* Back to pending, as an unmerge puts it: no decision, no merge. */
+    a.status = CRM_REVIEW_PENDING;
+    a.decided_at = 0;
+    a.decided_by = NULL;
+    a.merge_id = NULL;
+    assert_int_equal(b->review_update(b, &a), 0);
+    assert_int_equal(b->review_get(b, &everything, r1, &got), 0);
+    assert_int_equal(got.status, CRM_REVIEW_PENDING);
+    assert_int_equal(got.decided_at, 0);
+    assert_null(got.decided_by);
+    assert_null(got.merge_id);
 }
 
 int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
@@ -1383,6 +1597,10 @@ int crm_conformance_run(const char *name, crm_conformance_factory f, void *ctx)
         T(customer_facts_join_members_and_leads),
         T(vehicles_and_their_people),
         T(reviews_insert_get_update_list),
+        T(merged_leads_roundtrip_and_scans_skip_them),
+        T(keys_scan_per_record_and_delete),
+        T(lead_merges_insert_get_update_list),
+        T(reviews_keep_their_merge),
     };
 #undef T
     return cmocka_run_group_tests_name(name, tests, NULL, NULL);

@@ -346,6 +346,25 @@ static void a_version_1_backend_has_no_work_orders(void **state)
     crm_db_close(db);
 }
 
+static void a_version_1_backend_has_no_lead_merges(void **state)
+{
+    (void)state;
+    counting_backend *c = counting_new();
+    crm_db *db;
+    assert_int_equal(crm_db_open_backend(&db, &c->parent), 0);
+    crm_ingest_result a, b;
+    assert_int_equal(crm_lead_ingest(&a, db, "{\"channel\":\"website\",\"phone\":\"13800000001\"}"), 0);
+    assert_int_equal(crm_lead_ingest(&b, db, "{\"channel\":\"website\",\"phone\":\"13800000002\"}"), 0);
+    int begins = c->begins;
+    assert_int_equal(crm_lead_merge(NULL, db, a.id, b.id, NULL), CRM_ESTORAGE);
+    assert_non_null(strstr(crm_error_last()->message, "does not support lead merges (version 1 < 6)"));
+    assert_int_equal(c->begins, begins); /* refused before any storage work */
+    char *json = NULL;
+    assert_int_equal(crm_lead_merge_list_json(&json, db, NULL, 10), CRM_ESTORAGE);
+    assert_null(json);
+    crm_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +375,7 @@ int main(void)
         cmocka_unit_test(a_failing_step_rolls_back_the_write),
         cmocka_unit_test(a_version_1_backend_has_no_work_orders),
         cmocka_unit_test(a_key_collision_is_not_a_duplicate),
+        cmocka_unit_test(a_version_1_backend_has_no_lead_merges),
     };
     return cmocka_run_group_tests_name("backend_contract", tests, NULL, NULL);
 }

@@ -279,7 +279,7 @@ static void get_json_has_every_field(void **state)
              "\"dealer_id\":null,\"owner_id\":null,\"model\":null,\"purchase_timeline\":\"unknown\","
              "\"test_drive\":false,\"attributes\":{\"a\":[1,2]},\"created_at\":\"2026-01-01T00:00:00.000Z\","
              "\"status\":\"new\",\"score\":null,\"grade\":null,\"customer_id\":null,"
-             "\"updated_at\":\"2026-01-01T00:00:00.000Z\"}",
+             "\"updated_at\":\"2026-01-01T00:00:00.000Z\",\"merged_into\":null}",
              r.id);
     assert_string_equal(json, want);
     crm_free(json);

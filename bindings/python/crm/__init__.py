@@ -43,6 +43,7 @@ __all__ = [
     "clean_lead",
     "dedupe",
     "default_match_config",
+    "default_merge_rules",
     "Db",
     "LeadIterator",
     "EventIterator",
@@ -91,6 +92,11 @@ def clean_lead(lead):
 def default_match_config():
     """The default match configuration for leads, as a dict."""
     return _json.loads(_core.match_default_config())
+
+
+def default_merge_rules():
+    """The default survivorship rules of :meth:`Db.merge`, as a dict."""
+    return _json.loads(_core.merge_default_rules())
 
 
 def dedupe(records, config=None):
@@ -385,17 +391,54 @@ class Db:
     def reviews(self, status="pending", limit=100):
         """The queue of possible duplicates (oldest first, within the scope):
         a list of dicts with id, lead_id, candidate_id, probability, evidence
-        (a dict, field by field), status, created_at, decided_at, decided_by.
+        (a dict, field by field), status, created_at, decided_at, decided_by,
+        merge_id (the merge an accept made, else None).
         ``status`` is "pending", "accepted", "rejected" or None for all."""
         return _json.loads(self._h.reviews(status, limit))
 
     def accept_review(self, review_id):
-        """The two leads of a pending review are one person (audited)."""
+        """The two leads of a pending review are one person: the new lead is
+        merged into the candidate with the default rules, in the same
+        transaction, and the item keeps the merge's id ("merge_id")."""
         self._h.review_decide(review_id, 1)
 
     def reject_review(self, review_id):
         """The two leads of a pending review are two people (audited)."""
         self._h.review_decide(review_id, 0)
+
+    # -- merges --------------------------------------------------------------
+
+    def merge(self, survivor_id, other_id, rules=None):
+        """Merge lead ``other_id`` into ``survivor_id``: each field of the
+        survivor by its survivorship rule, the other marked merged (lists
+        skip it), its match keys moved to the survivor; audited, in one
+        transaction. ``rules`` is a dict or JSON text
+        (``{"fields": {"name": "longest"}, "channel_trust": [...]}``) or
+        None for :func:`default_merge_rules`. Returns what the merge did: a
+        dict with id, survivor_id, other_id, rules, fields (per field the
+        rule, the value, and the lead it came from), phones, keys_moved,
+        created_at, actor. InvalidInputError names the JSON path of a bad
+        rule; NotFoundError for a lead outside the scope; ConflictError for
+        a lead merged away already."""
+        text = rules if rules is None or isinstance(rules, str) else _json.dumps(rules, ensure_ascii=False)
+        return _json.loads(self._h.merge(survivor_id, other_id, text))
+
+    def unmerge(self, merge_id):
+        """Undo a merge: both leads, their match keys and a review item it
+        accepted go back exactly as they were. ConflictError when it was
+        undone already, a lead changed since, or a later merge involves
+        them (undo that first)."""
+        self._h.unmerge(merge_id)
+
+    def get_merge(self, merge_id):
+        """What a merge did, as :meth:`merge` returns it, with undone_at
+        and undone_by once undone."""
+        return _json.loads(self._h.merge_get(merge_id))
+
+    def merges(self, lead_id=None, limit=100):
+        """Merges within the scope, newest first (a list of dicts as
+        :meth:`get_merge` gives); ``lead_id`` keeps those of one lead."""
+        return _json.loads(self._h.merges(lead_id, limit))
 
     # -- leads ---------------------------------------------------------------
 

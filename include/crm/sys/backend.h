@@ -41,13 +41,14 @@ extern "C" {
 #endif
 
 /** The version of struct crm_backend that this header declares. */
-#define CRM_BACKEND_VERSION 5
+#define CRM_BACKEND_VERSION 6
 
 /** The version that added each later part of the struct. */
 #define CRM_BACKEND_VERSION_WORKORDERS 2 /**< work orders, comments, events by kind */
 #define CRM_BACKEND_VERSION_CUSTOMERS 3  /**< customers, identities, members, points, tags, vehicles */
 #define CRM_BACKEND_VERSION_MATCHING 4   /**< the review queue of possible duplicates */
 #define CRM_BACKEND_VERSION_SCORING 5    /**< scoring models, lead stages (lifecycle) */
+#define CRM_BACKEND_VERSION_MERGE 6      /**< lead merges, match keys per record, merged_into and merge_id */
 
 /** What a read or a list may see. */
 typedef struct crm_scope {
@@ -142,6 +143,36 @@ typedef struct crm_stage_record {
     const char *actor;
     const char *reason;     /**< why (required for lost), or NULL */
 } crm_stage_record;
+
+/**
+ * A lead merge as stored (issue 3). The core writes before and after; the
+ * backend stores them as opaque text.
+ */
+typedef struct crm_lead_merge_record {
+    const char *id;          /**< UUID (time-ordered) */
+    const char *survivor_id;
+    const char *other_id;
+    const char *dealer_id;   /**< the survivor's dealer, for scope; NULL when none */
+    const char *rules;       /**< JSON: the rules in force */
+    const char *before;      /**< JSON: every row the merge changed, as it was */
+    const char *after;       /**< JSON: the two leads as the merge left them, and the decisions */
+    int64_t created_at;      /**< Unix ms */
+    const char *actor;
+    int64_t undone_at;       /**< Unix ms; 0 while the merge is in force */
+    const char *undone_by;   /**< NULL while in force */
+} crm_lead_merge_record;
+
+/** The kind key_scan reports for a key in a backend's stored form (the
+ * SQLite backend's: the key's hash in decimal); never a kind of the core's. */
+#define CRM_BACKEND_KEY_STORED "#"
+
+/** Called by key_scan for each key of a record (strings borrowed for the
+ * call); return non-zero to stop. It must not call into the backend. */
+typedef int (*crm_backend_key_cb)(const char *kind, const char *key, void *payload);
+
+/** Called by lead_merge_list for each merge (strings borrowed for the
+ * call); return non-zero to stop. It must not call into the backend. */
+typedef int (*crm_backend_merge_cb)(const crm_lead_merge_record *merge, void *payload);
 
 /** Called by key_find for each id that has the key; return non-zero to stop. */
 typedef int (*crm_backend_id_cb)(const char *id, void *payload);
@@ -329,6 +360,30 @@ struct crm_backend {
      * entered_at order (crm_stage_record rows); scoped like stage_scan. */
     int (*stage_scan_entered)(crm_backend *backend, const crm_scope *scope, crm_lead_status status,
                               int64_t from, int64_t to, crm_backend_iter **out);
+
+    /* ---- lead merges (issue 3, CRM_BACKEND_VERSION_MERGE) ----
+     * A version 6 backend also stores crm_lead.merged_into in lead_insert,
+     * lead_update, lead_get and lead_scan, and lead_scan skips leads whose
+     * merged_into is set; and it stores crm_match_review.merge_id in
+     * review_insert, review_update (NULL clears it), review_get and
+     * review_list, with review_update storing decided_at 0 as "not decided". */
+    /** Call cb with each key of record `id` as a (kind, key) pair that key_put
+     * and key_delete take back. A backend that keeps only a hash of kind and
+     * key reports kind CRM_BACKEND_KEY_STORED and its stored form as key. */
+    int (*key_scan)(crm_backend *backend, const char *id, crm_backend_key_cb cb, void *payload);
+    /** Forget that record `id` has key `key` of kind `kind`; no error when it had not. */
+    int (*key_delete)(crm_backend *backend, const char *kind, const char *key, const char *id);
+    /** Store a new merge; CRM_EEXISTS when the id is taken. */
+    int (*lead_merge_insert)(crm_backend *backend, const crm_lead_merge_record *merge);
+    /** Store undone_at and undone_by of the merge with merge->id; CRM_ENOTFOUND when missing. */
+    int (*lead_merge_update)(crm_backend *backend, const crm_lead_merge_record *merge);
+    /** Read one merge within the scope (its dealer_id) into *out (borrowed); CRM_ENOTFOUND. */
+    int (*lead_merge_get)(crm_backend *backend, const crm_scope *scope, const char *id,
+                          crm_lead_merge_record *out);
+    /** Merges within the scope, newest first (by id, which is time-ordered),
+     * at most limit; with lead_id set, only those with it as survivor or other. */
+    int (*lead_merge_list)(crm_backend *backend, const crm_scope *scope, const char *lead_id, int limit,
+                           crm_backend_merge_cb cb, void *payload);
 };
 
 /**

@@ -6,6 +6,7 @@
  * at once. Rows handed to the core are copied into a buffer owned by the
  * backend, so no statement is left open between calls.
  */
+#include <errno.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -87,13 +88,19 @@ enum stmt_id {
     ST_REVIEW_UPDATE,
     ST_REVIEW_GET,
     ST_REVIEW_GET_SCOPED,
+    ST_KEY_SCAN,
+    ST_KEY_DELETE,
+    ST_MERGE_INSERT,
+    ST_MERGE_UPDATE,
+    ST_MERGE_GET,
+    ST_MERGE_GET_SCOPED,
     ST_COUNT
 };
 
 #define LEAD_COLUMNS                                                                          \
     "id, channel, campaign, name, phone, email, wechat_openid, wechat_unionid, province, city, " \
     "dealer_id, owner_id, model, purchase_timeline, test_drive, status, score, grade, "         \
-    "customer_id, attributes, created_at, updated_at"
+    "customer_id, attributes, created_at, updated_at, merged_into"
 
 #define STAGE_COLUMNS "lead_id, seq, status, entered_at, dealer_id, owner_id, actor, reason"
 #define MODEL_COLUMNS "id, name, version, kind, trained_at, saved_at, auc, features, body"
@@ -104,7 +111,11 @@ enum stmt_id {
     "first_response_at, resolved_at, closed_at, paused_since, pauses, sla_flags, escalation_level"
 
 #define REVIEW_COLUMNS                                                                        \
-    "id, lead_id, candidate_id, dealer_id, probability, evidence, status, created_at, decided_at, decided_by"
+    "id, lead_id, candidate_id, dealer_id, probability, evidence, status, created_at, decided_at, decided_by, " \
+    "merge_id"
+
+#define MERGE_COLUMNS                                                                         \
+    "id, survivor_id, other_id, dealer_id, rules, before, after, created_at, actor, undone_at, undone_by"
 
 #define CUSTOMER_COLUMNS "id, name, dealer_id, merged_into, created_at, updated_at, num"
 #define IDENTITY_COLUMNS "kind, app_id, value, customer_id, origin_id, created_at"
@@ -121,12 +132,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_RELEASE] = "RELEASE crm",
     [ST_ROLLBACK_TO] = "ROLLBACK TO crm",
     [ST_LEAD_INSERT] = ("INSERT INTO lead (" LEAD_COLUMNS ") VALUES "
-                        "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)"),
+                        "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)"),
     [ST_LEAD_UPDATE] = ("UPDATE lead SET channel=?2, campaign=?3, name=?4, phone=?5, email=?6, "
                        "wechat_openid=?7, wechat_unionid=?8, province=?9, city=?10, dealer_id=?11, "
                        "owner_id=?12, model=?13, purchase_timeline=?14, test_drive=?15, status=?16, "
                        "score=?17, grade=?18, customer_id=?19, attributes=?20, created_at=?21, "
-                       "updated_at=?22 WHERE id=?1"),
+                       "updated_at=?22, merged_into=?23 WHERE id=?1"),
     [ST_LEAD_GET] = "SELECT " LEAD_COLUMNS " FROM lead WHERE id=?1",
     [ST_LEAD_GET_SCOPED] = "SELECT " LEAD_COLUMNS " FROM lead WHERE id=?1 AND dealer_id=?2",
     [ST_KEY_PUT] = "INSERT OR IGNORE INTO match_key (h, entity) VALUES (?1, ?2)",
@@ -151,10 +162,16 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_WO_GET_SCOPED] = "SELECT " WO_COLUMNS " FROM workorder WHERE id=?1 AND dealer_id=?2",
     [ST_WO_COMMENT_INSERT] = ("INSERT INTO wo_comment (id, workorder_id, dealer_id, at, author, visibility, body) "
                               "VALUES (?1,?2,?3,?4,?5,?6,?7)"),
-    [ST_REVIEW_INSERT] = ("INSERT INTO match_review (" REVIEW_COLUMNS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"),
-    [ST_REVIEW_UPDATE] = "UPDATE match_review SET status=?2, decided_at=?3, decided_by=?4 WHERE id=?1",
+    [ST_REVIEW_INSERT] = ("INSERT INTO match_review (" REVIEW_COLUMNS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"),
+    [ST_REVIEW_UPDATE] = "UPDATE match_review SET status=?2, decided_at=?3, decided_by=?4, merge_id=?5 WHERE id=?1",
     [ST_REVIEW_GET] = "SELECT " REVIEW_COLUMNS " FROM match_review WHERE id=?1",
     [ST_REVIEW_GET_SCOPED] = "SELECT " REVIEW_COLUMNS " FROM match_review WHERE id=?1 AND dealer_id=?2",
+    [ST_KEY_SCAN] = "SELECT h FROM match_key WHERE entity=?1 ORDER BY h",
+    [ST_KEY_DELETE] = "DELETE FROM match_key WHERE h=?1 AND entity=?2",
+    [ST_MERGE_INSERT] = "INSERT INTO lead_merge (" MERGE_COLUMNS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+    [ST_MERGE_UPDATE] = "UPDATE lead_merge SET undone_at=?2, undone_by=?3 WHERE id=?1",
+    [ST_MERGE_GET] = "SELECT " MERGE_COLUMNS " FROM lead_merge WHERE id=?1",
+    [ST_MERGE_GET_SCOPED] = "SELECT " MERGE_COLUMNS " FROM lead_merge WHERE id=?1 AND dealer_id=?2",
     [ST_CUSTOMER_INSERT] = ("INSERT INTO customer (id, name, dealer_id, merged_into, created_at, updated_at) "
                             "VALUES (?1,?2,?3,?4,?5,?6)"),
     [ST_CUSTOMER_UPDATE] = ("UPDATE customer SET name=?2, dealer_id=?3, merged_into=?4, created_at=?5, "
@@ -362,6 +379,7 @@ static void bind_lead(sqlite3_stmt *st, const crm_lead *l)
     bind_text(st, 20, l->attributes);
     sqlite3_bind_int64(st, 21, l->created_at);
     sqlite3_bind_int64(st, 22, l->updated_at);
+    bind_text(st, 23, l->merged_into);
 }
 
 static int sb_lead_write(crm_backend *b, const crm_lead *lead, enum stmt_id id)
@@ -416,6 +434,7 @@ static void read_lead_row(sqlite3_stmt *st, crm_lead *l)
     l->attributes = col_text(st, 19);
     l->created_at = sqlite3_column_int64(st, 20);
     l->updated_at = sqlite3_column_int64(st, 21);
+    l->merged_into = col_text(st, 22);
 }
 
 /* Copy every string of *l into the backend's row buffer and repoint *l at
@@ -458,7 +477,8 @@ static int sb_lead_get(crm_backend *b, const crm_scope *scope, const char *id, c
         const char **fields[] = { &out->id, &out->channel, &out->campaign, &out->name, &out->phone,
                                   &out->email, &out->wechat_openid, &out->wechat_unionid,
                                   &out->province, &out->city, &out->dealer_id, &out->owner_id,
-                                  &out->model, &out->grade, &out->customer_id, &out->attributes };
+                                  &out->model, &out->grade, &out->customer_id, &out->attributes,
+                                  &out->merged_into };
         rc = own_row(s, fields, sizeof fields / sizeof fields[0]);
     } else if (rc == SQLITE_DONE) {
         rc = crm_error_set(CRM_ENOTFOUND, "lead %s: not found", id);
@@ -525,6 +545,7 @@ static int sb_review_insert(crm_backend *b, const crm_match_review *r)
     if (r->decided_at)
         sqlite3_bind_int64(st, 9, r->decided_at);
     bind_text(st, 10, r->decided_by);
+    bind_text(st, 11, r->merge_id);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -543,6 +564,7 @@ static int sb_review_update(crm_backend *b, const crm_match_review *r)
     if (r->decided_at)
         sqlite3_bind_int64(st, 3, r->decided_at);
     bind_text(st, 4, r->decided_by);
+    bind_text(st, 5, r->merge_id);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -563,6 +585,7 @@ static void read_review_row(sqlite3_stmt *st, crm_match_review *r)
     r->created_at = sqlite3_column_int64(st, 7);
     r->decided_at = sqlite3_column_int64(st, 8);
     r->decided_by = col_text(st, 9);
+    r->merge_id = col_text(st, 10);
 }
 
 static int sb_review_get(crm_backend *b, const crm_scope *scope, const char *id, crm_match_review *out)
@@ -576,7 +599,7 @@ static int sb_review_get(crm_backend *b, const crm_scope *scope, const char *id,
     if (rc == SQLITE_ROW) {
         read_review_row(st, out);
         const char **fields[] = { &out->id, &out->lead_id, &out->candidate_id, &out->dealer_id,
-                                  &out->evidence, &out->decided_by };
+                                  &out->evidence, &out->decided_by, &out->merge_id };
         rc = own_row(s, fields, sizeof fields / sizeof fields[0]);
     } else if (rc == SQLITE_DONE) {
         rc = crm_error_set(CRM_ENOTFOUND, "review %s: not found", id);
@@ -779,7 +802,7 @@ static int sb_lead_scan(crm_backend *b, const crm_scope *scope, const crm_lead_f
     sqlite_backend *s = self_of(b);
     /* The WHERE clause only ever contains fixed text and ?NNN parameters. */
     char sql[1024];
-    size_t n = (size_t)snprintf(sql, sizeof sql, "SELECT " LEAD_COLUMNS " FROM lead WHERE 1");
+    size_t n = (size_t)snprintf(sql, sizeof sql, "SELECT " LEAD_COLUMNS " FROM lead WHERE merged_into IS NULL");
     const char *dealer = scope && scope->dealer_id ? scope->dealer_id : NULL;
     if (dealer)
         n += (size_t)snprintf(sql + n, sizeof sql - n, " AND dealer_id = ?1");
@@ -846,6 +869,24 @@ static int64_t key_hash(const unsigned char *kind, size_t nkind, const unsigned 
     int64_t signed_h;
     memcpy(&signed_h, &h, sizeof h); /* SQLite integers are signed */
     return signed_h;
+}
+
+/* The hash a key is stored under: computed from kind and key, or, for the
+ * stored form key_scan reports (kind CRM_BACKEND_KEY_STORED), the key is the
+ * hash itself in decimal. False when a stored form is malformed. */
+static bool stored_hash(const char *kind, const char *key, int64_t *out)
+{
+    if (strcmp(kind, CRM_BACKEND_KEY_STORED) != 0) {
+        *out = key_hash((const unsigned char *)kind, strlen(kind), (const unsigned char *)key, strlen(key));
+        return true;
+    }
+    char *end;
+    errno = 0;
+    long long v = strtoll(key, &end, 10);
+    if (errno || end == key || *end)
+        return false;
+    *out = v;
+    return true;
 }
 
 static bool canonical_uuid(const char *id)
@@ -918,8 +959,10 @@ static int sb_key_put(crm_backend *b, const char *kind, const char *key, const c
     int rc = stmt_get(s, ST_KEY_PUT, &st);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, key_hash((const unsigned char *)kind, strlen(kind), (const unsigned char *)key,
-                                       strlen(key)));
+    int64_t h;
+    if (!stored_hash(kind, key, &h))
+        return crm_error_set(CRM_EINVALID, "key: '%.32s' is not a stored key", key);
+    sqlite3_bind_int64(st, 1, h);
     bind_record_id(st, 2, id);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
@@ -975,9 +1018,158 @@ static int sb_key_find(crm_backend *b, const char *kind, const char *key, crm_ba
     int rc = stmt_get(s, ST_KEY_FIND, &st);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, key_hash((const unsigned char *)kind, strlen(kind), (const unsigned char *)key,
-                                       strlen(key)));
+    int64_t h;
+    if (!stored_hash(kind, key, &h))
+        return crm_error_set(CRM_EINVALID, "key: '%.32s' is not a stored key", key);
+    sqlite3_bind_int64(st, 1, h);
     return run_id_list(s, st, "key find", cb, payload);
+}
+
+static int sb_key_scan(crm_backend *b, const char *id, crm_backend_key_cb cb, void *payload)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_KEY_SCAN, &st);
+    if (rc)
+        return rc;
+    bind_record_id(st, 1, id);
+    /* Kind and key are not kept, only their hash: each key is reported in
+     * its stored form, which key_put and key_delete take back. The callback
+     * must not call into the backend, so the rows go to it straight from
+     * the statement. */
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char stored[24];
+        snprintf(stored, sizeof stored, "%lld", (long long)sqlite3_column_int64(st, 0));
+        if (cb(CRM_BACKEND_KEY_STORED, stored, payload)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "key scan");
+}
+
+static int sb_key_delete(crm_backend *b, const char *kind, const char *key, const char *id)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_KEY_DELETE, &st);
+    if (rc)
+        return rc;
+    int64_t h;
+    if (!stored_hash(kind, key, &h))
+        return crm_error_set(CRM_EINVALID, "key: '%.32s' is not a stored key", key);
+    sqlite3_bind_int64(st, 1, h);
+    bind_record_id(st, 2, id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "key delete");
+}
+
+/* ---- lead merges (issue 3) ------------------------------------------ */
+
+static int sb_merge_insert(crm_backend *b, const crm_lead_merge_record *m)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_MERGE_INSERT, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, m->id);
+    bind_text(st, 2, m->survivor_id);
+    bind_text(st, 3, m->other_id);
+    bind_text(st, 4, m->dealer_id);
+    bind_text(st, 5, m->rules);
+    bind_text(st, 6, m->before);
+    bind_text(st, 7, m->after);
+    sqlite3_bind_int64(st, 8, m->created_at);
+    bind_text(st, 9, m->actor);
+    sqlite3_bind_int64(st, 10, m->undone_at);
+    bind_text(st, 11, m->undone_by);
+    return step_write(s, st, "lead merge", false, m->id);
+}
+
+static int sb_merge_update(crm_backend *b, const crm_lead_merge_record *m)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_MERGE_UPDATE, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, m->id);
+    sqlite3_bind_int64(st, 2, m->undone_at);
+    bind_text(st, 3, m->undone_by);
+    return step_write(s, st, "lead merge", true, m->id);
+}
+
+static void read_merge_row(sqlite3_stmt *st, crm_lead_merge_record *m)
+{
+    m->id = col_text(st, 0);
+    m->survivor_id = col_text(st, 1);
+    m->other_id = col_text(st, 2);
+    m->dealer_id = col_text(st, 3);
+    m->rules = col_text(st, 4);
+    m->before = col_text(st, 5);
+    m->after = col_text(st, 6);
+    m->created_at = sqlite3_column_int64(st, 7);
+    m->actor = col_text(st, 8);
+    m->undone_at = sqlite3_column_int64(st, 9);
+    m->undone_by = col_text(st, 10);
+}
+
+static int sb_merge_get(crm_backend *b, const crm_scope *scope, const char *id, crm_lead_merge_record *out)
+{
+    sqlite_backend *s = self_of(b);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get_keyed(s, scope, ST_MERGE_GET, ST_MERGE_GET_SCOPED, id, &st);
+    if (rc)
+        return rc;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_merge_row(st, out);
+        const char **fields[] = { &out->id, &out->survivor_id, &out->other_id, &out->dealer_id, &out->rules,
+                                  &out->before, &out->after, &out->actor, &out->undone_by };
+        rc = own_row(s, fields, sizeof fields / sizeof fields[0]);
+    } else if (rc == SQLITE_DONE) {
+        rc = crm_error_set(CRM_ENOTFOUND, "merge %s: not found", id);
+    } else {
+        rc = fail(s, rc, "lead merge get");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sb_merge_list(crm_backend *b, const crm_scope *scope, const char *lead_id, int limit,
+                         crm_backend_merge_cb cb, void *payload)
+{
+    sqlite_backend *s = self_of(b);
+    bool scoped = scope && scope->dealer_id;
+    /* Listing is rare next to ingest: prepared per call, not cached. */
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT " MERGE_COLUMNS " FROM lead_merge WHERE 1=1%s%s ORDER BY id DESC LIMIT ?3",
+             lead_id ? " AND (survivor_id=?1 OR other_id=?1)" : "", scoped ? " AND dealer_id=?2" : "");
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return fail(s, rc, "lead merge list");
+    if (lead_id)
+        sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
+    if (scoped)
+        sqlite3_bind_text(st, 2, scope->dealer_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        crm_lead_merge_record m;
+        read_merge_row(st, &m);
+        if (cb(&m, payload)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, "lead merge list");
 }
 
 /* ---- events --------------------------------------------------------- */
@@ -2173,6 +2365,12 @@ int crm_sqlite_backend_open(crm_backend **out, const char *path, const crm_db_op
     s->parent.vehicle_person_put = sb_vehicle_person_put;
     s->parent.vehicle_person_scan = sb_vehicle_person_scan;
     s->parent.customer_scan = sb_customer_scan;
+    s->parent.key_scan = sb_key_scan;
+    s->parent.key_delete = sb_key_delete;
+    s->parent.lead_merge_insert = sb_merge_insert;
+    s->parent.lead_merge_update = sb_merge_update;
+    s->parent.lead_merge_get = sb_merge_get;
+    s->parent.lead_merge_list = sb_merge_list;
 
     bool memory = strcmp(path, ":memory:") == 0;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;

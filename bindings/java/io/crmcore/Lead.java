@@ -8,7 +8,7 @@ package io.crmcore;
 public final class Lead {
     private final String id, channel, campaign, name, phone, email,
         wechatOpenid, wechatUnionid, province, city, dealerId, ownerId,
-        model, grade, customerId, attributes;
+        model, grade, customerId, attributes, mergedInto;
     private final PurchaseTimeline purchaseTimeline;
     private final Boolean testDrive;
     private final LeadStatus status;
@@ -34,6 +34,7 @@ public final class Lead {
         this.grade = text[13];
         this.customerId = text[14];
         this.attributes = text[15];
+        this.mergedInto = text[16];
         this.purchaseTimeline = PurchaseTimeline.fromCode(purchaseTimeline);
         this.testDrive = testDrive < 0 ? null : Boolean.valueOf(testDrive != 0);
         this.status = LeadStatus.fromCode(status);
@@ -71,6 +72,8 @@ public final class Lead {
     public String getCustomerId() { return customerId; }
     /** The free-form attributes as a JSON object text, or null. */
     public String getAttributes() { return attributes; }
+    /** The lead this one was merged into (Crm.mergeJson), or null; lists skip a merged-away lead. */
+    public String getMergedInto() { return mergedInto; }
     /** Unix ms, UTC. */
     public long getCreatedAt() { return createdAt; }
     /** Unix ms, UTC. */
