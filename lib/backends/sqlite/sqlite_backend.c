@@ -286,6 +286,16 @@ static int stmt_exec(sqlite_backend *s, enum stmt_id id, const char *what)
     return rc == SQLITE_DONE ? 0 : fail(s, rc, what);
 }
 
+/* Run a bound statement that returns no rows, then reset it and clear its
+ * bindings (they may point at the caller's strings). */
+static int step_done(sqlite_backend *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, what);
+}
+
 /* Run a bound insert or update, reset the statement, and say what went
  * wrong in the caller's words: "<noun> insert: ..." on a storage failure,
  * "<noun> <id>: not found" for an update that changed no row. */
@@ -546,10 +556,7 @@ static int sb_review_insert(crm_backend *b, const crm_match_review *r)
         sqlite3_bind_int64(st, 9, r->decided_at);
     bind_text(st, 10, r->decided_by);
     bind_text(st, 11, r->merge_id);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, rc, "review insert");
+    return step_done(s, st, "review insert");
 }
 
 static int sb_review_update(crm_backend *b, const crm_match_review *r)
@@ -964,10 +971,7 @@ static int sb_key_put(crm_backend *b, const char *kind, const char *key, const c
         return crm_error_set(CRM_EINVALID, "key: '%.32s' is not a stored key", key);
     sqlite3_bind_int64(st, 1, h);
     bind_record_id(st, 2, id);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, rc, "key put");
+    return step_done(s, st, "key put");
 }
 
 /* Step a bound statement whose first column is an id, then reset it and
@@ -1062,10 +1066,7 @@ static int sb_key_delete(crm_backend *b, const char *kind, const char *key, cons
         return crm_error_set(CRM_EINVALID, "key: '%.32s' is not a stored key", key);
     sqlite3_bind_int64(st, 1, h);
     bind_record_id(st, 2, id);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, rc, "key delete");
+    return step_done(s, st, "key delete");
 }
 
 /* ---- lead merges (issue 3) ------------------------------------------ */
@@ -1189,10 +1190,7 @@ static int sb_event_append(crm_backend *b, const crm_event *e)
     bind_text(st, 6, e->dealer_id);
     bind_text(st, 7, e->actor);
     bind_text(st, 8, e->data);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, rc, "event append");
+    return step_done(s, st, "event append");
 }
 
 /* ---- scoring models (issue 4) ------------------------------------------ */
@@ -1216,10 +1214,7 @@ static int sb_model_put(crm_backend *b, const crm_model_record *m)
         sqlite3_bind_null(st, 7);
     bind_text(st, 8, m->features);
     bind_text(st, 9, m->body);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, rc, "model put");
+    return step_done(s, st, "model put");
 }
 
 static int sb_model_get(crm_backend *b, const char *name, int version, crm_model_record *out)
@@ -1294,10 +1289,7 @@ static int sb_stage_append(crm_backend *b, const crm_stage_record *r)
     bind_text(st, 6, r->owner_id);
     bind_text(st, 7, r->actor);
     bind_text(st, 8, r->reason);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, rc, "stage append");
+    return step_done(s, st, "stage append");
 }
 
 static int sb_stage_scan(crm_backend *b, const crm_scope *scope, const char *lead_id, crm_backend_iter **out)
@@ -1501,10 +1493,7 @@ static int sb_wo_comment_insert(crm_backend *b, const crm_wo_comment *c)
     bind_text(st, 5, c->author);
     sqlite3_bind_int(st, 6, (int)c->visibility);
     bind_text(st, 7, c->body);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, rc, "comment insert");
+    return step_done(s, st, "comment insert");
 }
 
 static int sb_wo_comment_scan(crm_backend *b, const crm_scope *scope, const char *workorder_id,
@@ -1637,10 +1626,7 @@ static int sb_identity_insert(crm_backend *b, const crm_identity *r)
     bind_text(st, 4, r->customer_id);
     bind_text(st, 5, r->origin_id);
     sqlite3_bind_int64(st, 6, r->created_at);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, rc, "identity insert");
+    return step_done(s, st, "identity insert");
 }
 
 static int sb_identity_find(crm_backend *b, crm_identity_kind kind, const char *app_id, const char *value,
@@ -1793,10 +1779,7 @@ static int sb_points_insert(crm_backend *b, const crm_points_txn *t)
     bind_text(st, 9, t->reversed_by);
     bind_text(st, 10, t->reason);
     sqlite3_bind_int64(st, 11, t->created_at);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, rc, "points insert");
+    return step_done(s, st, "points insert");
 }
 
 static int sb_points_update(crm_backend *b, const crm_points_txn *t)
@@ -1899,10 +1882,7 @@ static int sb_points_use_insert(crm_backend *b, const crm_points_use *u)
     bind_text(st, 1, u->txn_id);
     bind_text(st, 2, u->batch_id);
     sqlite3_bind_int64(st, 3, u->points);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, rc, "points use insert");
+    return step_done(s, st, "points use insert");
 }
 
 static int sb_points_use_scan(crm_backend *b, const char *txn_id, crm_backend_iter **out)
@@ -2013,10 +1993,7 @@ static int sb_tag_put(crm_backend *b, const crm_tag_record *t)
     bind_text(st, 3, t->rule);
     sqlite3_bind_int64(st, 4, t->updated_at);
     sqlite3_bind_blob64(st, 5, t->bitmap ? t->bitmap : "", t->bitmap_len, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, rc, "tag put");
+    return step_done(s, st, "tag put");
 }
 
 static int sb_tag_scan(crm_backend *b, crm_backend_iter **out)
@@ -2040,10 +2017,7 @@ static int sb_tag_assignment_put(crm_backend *b, const crm_tag_assignment *a)
     bind_text(st, 2, a->tag);
     bind_text(st, 3, a->source);
     sqlite3_bind_int64(st, 4, a->assigned_at);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, rc, "tag assignment put");
+    return step_done(s, st, "tag assignment put");
 }
 
 static int sb_tag_assignment_delete(crm_backend *b, const char *customer_id, const char *tag, int *deleted)
@@ -2096,10 +2070,7 @@ static int sb_vehicle_put(crm_backend *b, const crm_vehicle *v)
     sqlite3_bind_int64(st, 5, v->serviced_at);
     sqlite3_bind_int64(st, 6, v->created_at);
     sqlite3_bind_int64(st, 7, v->updated_at);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, rc, "vehicle put");
+    return step_done(s, st, "vehicle put");
 }
 
 static int sb_vehicle_get(crm_backend *b, const char *vin, crm_vehicle *out)
@@ -2143,10 +2114,7 @@ static int sb_vehicle_person_put(crm_backend *b, const crm_vehicle_person *r)
     sqlite3_bind_int(st, 3, (int)r->role);
     sqlite3_bind_int64(st, 4, r->since);
     sqlite3_bind_int64(st, 5, r->until);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, rc, "vehicle person put");
+    return step_done(s, st, "vehicle person put");
 }
 
 static int sb_vehicle_person_scan(crm_backend *b, const char *vin, const char *customer_id, crm_backend_iter **out)
