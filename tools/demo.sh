@@ -57,5 +57,15 @@ for id in $ids; do
 done
 say "crm status ... (6 douyin leads: assigned, 4 contacted, 2 test drives, 1 lost); crm report funnel --by channel"
 $crm --db "$db" report funnel --by channel
+# Two website leads folded into one by the survivorship rules, then the merge undone.
+pair=$($crm --db "$db" leads --channel website --json --limit 2 | awk -F'"id":"' '{ split($2, a, "\""); printf "%s ", a[1] }')
+set -- $pair
+say crm --db "$db" merge "$1" "$2"
+merge_out=$($crm --db "$db" merge "$1" "$2")
+printf '%s\n' "$merge_out"
+merge_id=${merge_out%% *}
+say crm --db "$db" unmerge "$merge_id"
+$crm --db "$db" unmerge "$merge_id"
+
 echo
 echo "database: $db"
