@@ -1117,3 +1117,17 @@ def test_route_and_recycle(db, tmp_path):
     p = run("route", "--rules", bad, db=db, check=1)
     assert "dealers[0].capacity: expected a positive integer" in p.err
     run("route", db=db, check=2)
+
+
+def test_demo_script_runs_end_to_end():
+    """The README's first command (tools/demo.sh) over this build's crm:
+    import, listing, scope, cleaning, lifecycle, funnel, merge and unmerge."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, CRM_DEMO_CLI=CRM)
+    p = subprocess.run(["bash", os.path.join(root, "tools", "demo.sh")], env=env,
+                       capture_output=True, text=True, timeout=240)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "rejected" in p.stdout                   # the two bad records are refused
+    assert re.search(r"^douyin\s+\d+\s+6\s", p.stdout, re.M)  # the funnel row of the six moved leads
+    assert re.search(r"merged \S+ into \S+", p.stdout)
+    assert re.search(r"^\S+ undone$", p.stdout, re.M)
