@@ -295,6 +295,30 @@ CRM_EXTERN(int) crm_review_decide(crm_db *db, const char *id, int accept);
  */
 CRM_EXTERN(int) crm_dedupe_json(char **out, const char *config, const char *records);
 
+/**
+ * Deduplicate the stored leads the handle can see, in one batch run (the
+ * leads merged away already are left out): candidate pairs by the
+ * configuration's blocking keys, comparisons, weights estimated by EM for
+ * the fields without m and u, decisions and clusters, as crm_dedupe_json()
+ * gives them, except that "clusters" lists only the leads whose cluster has
+ * more than one lead, and a cluster's id is its oldest lead. The fields'
+ * columns are lead fields (phone, name, email, wechat_openid,
+ * wechat_unionid, province, city, channel, campaign, dealer_id, owner_id,
+ * model).
+ *
+ * With apply non-zero, every lead of a cluster is then merged into the
+ * cluster's oldest lead with the default rules (crm_lead_merge), all in one
+ * transaction (on any error none is), and "merges" lists the merge ids (each
+ * undone by crm_lead_unmerge). Pairs for review are listed, not queued.
+ *
+ * @param[out] out    JSON, owned by the caller; free with crm_free()
+ * @param[in]  config the configuration, or NULL for crm_matcher_default_config()
+ * @param[in]  apply  non-zero to merge the clusters
+ * @return 0, CRM_EINVALID (the message names the JSON path, or a column that
+ *         is no lead field), CRM_ECONFLICT, CRM_ESTORAGE, CRM_ENOMEM
+ */
+CRM_EXTERN(int) crm_lead_dedupe_json(char **out, crm_db *db, const char *config, int apply);
+
 #ifdef __cplusplus
 }
 #endif

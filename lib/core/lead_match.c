@@ -3,6 +3,8 @@
  * by the matcher's blocking keys (stored with the backend's key_put under
  * kinds "match:<key>"), are compared with the lead, and the best decides.
  */
+#include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +45,32 @@ static const char *column_value(const crm_lead *l, size_t c)
     return v;
 }
 
+/* Every field must read a text field of a lead; online, every field needs
+ * its m and u (one lead is no sample to estimate them from). */
+static int check_lead_columns(const crm_matcher *m, bool online)
+{
+    for (size_t f = 0; f < m->nfields; f++) {
+        size_t c = 0;
+        while (c < LEAD_COLUMN_COUNT && strcmp(lead_columns[c].name, m->fields[f].column) != 0)
+            c++;
+        if (c == LEAD_COLUMN_COUNT)
+            return crm_error_set(CRM_EINVALID, "fields[%zu].column: '%.64s' is not a text field of a lead", f,
+                                 m->fields[f].column);
+        if (online && !m->fields[f].fixed)
+            return crm_error_set(CRM_EINVALID,
+                                 "fields[%zu]: online matching needs m and u (estimate them in a batch run)", f);
+    }
+    return 0;
+}
+
+static const char *const *lead_column_names(void)
+{
+    static const char *names[LEAD_COLUMN_COUNT];
+    for (size_t c = 0; c < LEAD_COLUMN_COUNT; c++)
+        names[c] = lead_columns[c].name;
+    return names;
+}
+
 void crm__lead_match_free(crm_db *db)
 {
     crm_dedupe_free(db->match_scratch);
@@ -70,27 +98,13 @@ int crm_match_enable(crm_db *db, const char *json)
     int rc = crm_matcher_new(&m, json);
     if (rc != 0)
         return rc;
-    for (size_t f = 0; f < m->nfields; f++) {
-        size_t c = 0;
-        while (c < LEAD_COLUMN_COUNT && strcmp(lead_columns[c].name, m->fields[f].column) != 0)
-            c++;
-        if (c == LEAD_COLUMN_COUNT)
-            rc = crm_error_set(CRM_EINVALID, "fields[%zu].column: '%.64s' is not a text field of a lead", f,
-                               m->fields[f].column);
-        else if (!m->fields[f].fixed)
-            rc = crm_error_set(CRM_EINVALID,
-                               "fields[%zu]: online matching needs m and u (estimate them in a batch run)", f);
-        if (rc != 0) {
-            crm_matcher_free(m);
-            return rc;
-        }
+    if ((rc = check_lead_columns(m, true)) != 0) {
+        crm_matcher_free(m);
+        return rc;
     }
-    const char *columns[LEAD_COLUMN_COUNT];
-    for (size_t c = 0; c < LEAD_COLUMN_COUNT; c++)
-        columns[c] = lead_columns[c].name;
     crm_dedupe *scratch = NULL;
     char **kinds = calloc(m->nkeys, sizeof *kinds);
-    if (!kinds || (rc = crm_dedupe_new(&scratch, m, columns, LEAD_COLUMN_COUNT)) != 0) {
+    if (!kinds || (rc = crm_dedupe_new(&scratch, m, lead_column_names(), LEAD_COLUMN_COUNT)) != 0) {
         free(kinds);
         crm_matcher_free(m);
         return rc ? rc : crm__error_nomem();
@@ -227,5 +241,81 @@ int crm__lead_match_keys_put(crm_db *db, const char *id, const char *phone)
     if (key.failed && rc == 0)
         rc = crm__error_nomem();
     crm__buf_free(&key);
+    return rc;
+}
+
+/* ---- batch deduplication of the stored leads ------------------------- */
+
+/* Merge every lead into the first (oldest) lead of its cluster; the merge
+ * ids go to the array. */
+static int merge_clusters(crm_db *db, crm_dedupe *d, size_t n, cJSON *merges)
+{
+    int rc = 0;
+    for (size_t r = 0; rc == 0 && r < n; r++) {
+        size_t root = crm__dedupe_root(d, r);
+        if (root == r)
+            continue;
+        char *merge_id = NULL;
+        rc = crm_lead_merge(&merge_id, db, crm_dedupe_record_id(d, root), crm_dedupe_record_id(d, r), NULL);
+        if (rc == 0 && !cJSON_AddItemToArray(merges, cJSON_CreateString(merge_id)))
+            rc = crm__error_nomem();
+        crm_free(merge_id);
+    }
+    return rc;
+}
+
+static int dedupe_stored(char **out, crm_db *db, crm_matcher *m, int apply)
+{
+    crm_dedupe *d = NULL;
+    int rc = crm_dedupe_new(&d, m, lead_column_names(), LEAD_COLUMN_COUNT);
+    crm_iter *it = NULL;
+    if (rc == 0)
+        rc = crm_lead_iter_new(&it, db, NULL);
+    /* Oldest first, so a cluster's first record (its survivor) is its
+     * oldest lead. Leads merged away already are not listed. */
+    const crm_lead *l;
+    while (rc == 0 && (rc = crm_lead_next(&l, it)) == 0)
+        rc = add_lead(d, l, l->id);
+    if (rc == CRM_ITEROVER)
+        rc = 0;
+    crm_iter_free(it);
+    crm_dedupe_stats st;
+    if (rc == 0)
+        rc = crm_dedupe_run(&st, d);
+    char *text = NULL;
+    if (rc == 0)
+        rc = crm__dedupe_results_json(&text, d, m, &st, true);
+    if (rc == 0 && apply) {
+        cJSON *o = cJSON_Parse(text), *merges = cJSON_CreateArray();
+        crm_free(text);
+        text = NULL;
+        if (!o || !merges || !cJSON_AddItemToObject(o, "merges", merges)) {
+            cJSON_Delete(merges);
+            rc = crm__error_nomem();
+        }
+        if (rc == 0 && (rc = crm__tx_begin(db)) == 0)
+            rc = crm__tx_end(db, merge_clusters(db, d, st.records, merges));
+        if (rc == 0 && !(text = cJSON_PrintUnformatted(o)))
+            rc = crm__error_nomem();
+        cJSON_Delete(o);
+    }
+    crm_dedupe_free(d);
+    if (rc == 0)
+        *out = text;
+    else
+        crm_free(text);
+    return rc;
+}
+
+int crm_lead_dedupe_json(char **out, crm_db *db, const char *config, int apply)
+{
+    if (!out || !db)
+        return crm_error_set(CRM_EINVALID, "%s: required", out ? "db" : "out");
+    *out = NULL;
+    crm_matcher *m = NULL;
+    int rc = crm_matcher_new(&m, config);
+    if (rc == 0 && (rc = check_lead_columns(m, false)) == 0)
+        rc = dedupe_stored(out, db, m, apply);
+    crm_matcher_free(m);
     return rc;
 }

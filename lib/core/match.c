@@ -988,6 +988,11 @@ int crm_dedupe_pair_json(char **out, const crm_dedupe *d, size_t i)
 
 /* ---- online (one record against candidates) -------------------------- */
 
+size_t crm__dedupe_root(const crm_dedupe *d, size_t r)
+{
+    return d->ran && r < d->n ? d->root[r] : r;
+}
+
 void crm__dedupe_reset(crm_dedupe *d)
 {
     /* The memos (names, regions) carry over from lead to lead, which saves

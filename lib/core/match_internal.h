@@ -63,5 +63,12 @@ bool crm__dedupe_block_key(const crm_dedupe *d, size_t k, uint32_t r, crm_buf *o
 double crm__dedupe_probability(const crm_dedupe *d, uint32_t a, uint32_t b);
 /* The evidence of a pair as JSON (crm_free), or NULL when out of memory. */
 char *crm__dedupe_evidence_json(const crm_dedupe *d, uint32_t a, uint32_t b);
+/* The index of the first record of r's cluster (r itself before a run). */
+size_t crm__dedupe_root(const crm_dedupe *d, size_t r);
+/* The results of a run as crm_dedupe_json() gives them, the configuration
+ * with its weights included; with shared_only, "clusters" lists only the
+ * records whose cluster has more than one record. Fails with CRM_ENOMEM. */
+int crm__dedupe_results_json(char **out, crm_dedupe *d, crm_matcher *m, const crm_dedupe_stats *st,
+                             bool shared_only);
 
 #endif

@@ -4,6 +4,7 @@
  */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,35 +90,53 @@ static int add_records(crm_dedupe **out, crm_matcher *m, cJSON *recs)
     return 0;
 }
 
-static int results(char **out, crm_dedupe *d, const crm_dedupe_stats *st)
+int crm__dedupe_results_json(char **out, crm_dedupe *d, crm_matcher *m, const crm_dedupe_stats *st,
+                             bool shared_only)
 {
+    *out = NULL;
+    /* Records per cluster root, to leave out singletons when asked. */
+    uint32_t *size = shared_only ? calloc(st->records ? st->records : 1, sizeof *size) : NULL;
+    if (shared_only && !size)
+        return crm__error_nomem();
+    for (size_t r = 0; size && r < st->records; r++)
+        size[crm__dedupe_root(d, r)]++;
+    char *cfg = NULL;
     cJSON *o = cJSON_CreateObject(), *clusters = cJSON_AddArrayToObject(o, "clusters"),
           *pairs = cJSON_AddArrayToObject(o, "pairs"), *stats = cJSON_AddObjectToObject(o, "stats");
     bool ok = o && clusters && pairs && stats;
     for (size_t r = 0; ok && r < st->records; r++) {
+        if (size && size[crm__dedupe_root(d, r)] < 2)
+            continue;
         cJSON *c = cJSON_CreateObject();
         ok = c && cJSON_AddItemToArray(clusters, c) &&
              cJSON_AddStringToObject(c, "id", crm_dedupe_record_id(d, r)) &&
              cJSON_AddStringToObject(c, "cluster", crm_dedupe_cluster(d, r));
     }
+    free(size);
     for (size_t i = 0; ok && i < crm_dedupe_pair_count(d); i++) {
         crm_match_pair p;
         crm_dedupe_pair(&p, d, i);
         if (p.decision == CRM_MATCH_DISTINCT)
             continue;
         char *ev = NULL;
-        if (crm_dedupe_pair_json(&ev, d, i) != 0)
-            return crm__error_nomem();
-        cJSON *e = cJSON_Parse(ev);
+        cJSON *e = crm_dedupe_pair_json(&ev, d, i) == 0 ? cJSON_Parse(ev) : NULL;
         crm_free(ev);
         ok = e && cJSON_AddItemToArray(pairs, e);
+        if (e && !ok)
+            cJSON_Delete(e);
     }
+    cJSON *config = NULL;
     ok = ok && cJSON_AddNumberToObject(stats, "records", (double)st->records) &&
          cJSON_AddNumberToObject(stats, "candidate_pairs", (double)st->candidate_pairs) &&
          cJSON_AddNumberToObject(stats, "review_pairs", (double)st->review_pairs) &&
          cJSON_AddNumberToObject(stats, "merge_pairs", (double)st->merge_pairs) &&
          cJSON_AddNumberToObject(stats, "clusters", (double)st->clusters) &&
-         cJSON_AddNumberToObject(stats, "em_iterations", st->em_iterations);
+         cJSON_AddNumberToObject(stats, "em_iterations", st->em_iterations) &&
+         crm_matcher_config_json(&cfg, m) == 0 && (config = cJSON_Parse(cfg)) != NULL &&
+         cJSON_AddItemToObject(o, "config", config);
+    if (config && !ok)
+        cJSON_Delete(config);
+    crm_free(cfg);
     *out = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     return *out ? 0 : crm__error_nomem();
@@ -144,27 +163,8 @@ int crm_dedupe_json(char **out, const char *config, const char *records)
     cJSON_Delete(recs);
     if (rc == 0)
         rc = crm_dedupe_run(&st, d);
-    char *cfg = NULL;
     if (rc == 0)
-        rc = results(out, d, &st);
-    if (rc == 0 && (rc = crm_matcher_config_json(&cfg, m)) == 0) {
-        /* Splice the configuration with its weights in: {...,"config":{...}} */
-        size_t a = strlen(*out), b = strlen(cfg);
-        char *all = realloc(*out, a + b + 12);
-        if (!all) {
-            rc = crm__error_nomem();
-        } else {
-            memcpy(all + a - 1, ",\"config\":", 10);
-            memcpy(all + a + 9, cfg, b);
-            memcpy(all + a + 9 + b, "}", 2);
-            *out = all;
-        }
-    }
-    crm_free(cfg);
-    if (rc != 0) {
-        crm_free(*out);
-        *out = NULL;
-    }
+        rc = crm__dedupe_results_json(out, d, m, &st, false);
     crm_dedupe_free(d);
     crm_matcher_free(m);
     return rc;

@@ -249,6 +249,99 @@ static void scoring_with_matching_leaves_existing_leads_alone(void **state)
     crm_lead_free(l);
 }
 
+/* Batch deduplication of stored leads: leads ingested with matching off
+ * (exact phone only) are found again by the matcher; a dry run changes
+ * nothing, an applied one merges each cluster into its oldest lead. */
+static void stored_leads_deduplicated_in_batch(void **state)
+{
+    (void)state;
+    const char *path = test_db_path("batch.db");
+    crm_db *db;
+    assert_int_equal(crm_db_open(&db, path, NULL), 0);
+    crm_db_set_time(db, T0);
+    crm_ingest_result a = ingest(db, "{\"channel\":\"website\",\"phone\":\"13912345670\",\"name\":\"李娜\",\"city\":\"杭州\"}");
+    crm_db_set_time(db, T0 + 1000);
+    crm_ingest_result b = ingest(db, "{\"channel\":\"dcc\",\"phone\":\"13912345679\",\"name\":\"李娜\",\"city\":\"杭州\"}");
+    crm_db_set_time(db, T0 + 2000);
+    crm_ingest_result c = ingest(db, "{\"channel\":\"website\",\"phone\":\"13787651234\",\"name\":\"王芳\",\"city\":\"北京\"}");
+    assert_int_equal(b.outcome, CRM_INGEST_CREATED); /* exact phone only: not a duplicate */
+    crm_db_close(db);
+    char *before = test_db_digest(path);
+
+    assert_int_equal(crm_db_open(&db, path, NULL), 0);
+    char *out = NULL;
+    assert_int_equal(crm_lead_dedupe_json(&out, db, NULL, 0), 0);
+    char want[256];
+    snprintf(want, sizeof want, "\"clusters\":[{\"id\":\"%s\",\"cluster\":\"%s\"},{\"id\":\"%s\",\"cluster\":\"%s\"}]",
+             a.id, a.id, b.id, a.id);
+    assert_non_null(strstr(out, want)); /* c stands alone, so it is not listed */
+    assert_null(strstr(out, c.id));
+    assert_non_null(strstr(out, "\"records\":3"));
+    assert_non_null(strstr(out, "\"merge_pairs\":1"));
+    assert_null(strstr(out, "\"merges\""));
+    crm_free(out);
+    crm_db_close(db);
+    char *after = test_db_digest(path);
+    assert_string_equal(before, after); /* a dry run writes nothing */
+    free(after);
+
+    assert_int_equal(crm_db_open(&db, path, NULL), 0);
+    assert_int_equal(crm_lead_dedupe_json(&out, db, NULL, 1), 0);
+    char *merges = strstr(out, "\"merges\":[\"");
+    assert_non_null(merges);
+    char merge_id[CRM_ID_LEN + 1];
+    memcpy(merge_id, merges + 11, CRM_ID_LEN);
+    merge_id[CRM_ID_LEN] = '\0';
+    assert_int_equal(merges[11 + CRM_ID_LEN + 1], ']'); /* one merge */
+    crm_free(out);
+    crm_lead *l;
+    assert_int_equal(crm_lead_get(&l, db, b.id), 0);
+    assert_string_equal(l->merged_into, a.id);
+    crm_lead_free(l);
+    assert_int_equal(test_count_leads(db), 2);
+    /* Run again: nothing left to merge. */
+    assert_int_equal(crm_lead_dedupe_json(&out, db, NULL, 1), 0);
+    assert_non_null(strstr(out, "\"merges\":[]"));
+    assert_non_null(strstr(out, "\"clusters\":[]"));
+    crm_free(out);
+    /* And the merge undoes like any other. */
+    assert_int_equal(crm_lead_unmerge(db, merge_id), 0);
+    assert_int_equal(test_count_leads(db), 3);
+    crm_db_close(db);
+    free(before);
+}
+
+static void batch_dedupe_refuses_bad_input(void **state)
+{
+    crm_db *db = *state;
+    char *out = (char *)"untouched";
+    assert_crm_error(crm_lead_dedupe_json(&out, db, "{\"fields\":[{\"name\":\"x\",\"column\":\"budget\","
+                                                    "\"comparator\":\"exact\"}],\"blocking\":[[\"x\"]]}", 0),
+                     CRM_EINVALID, "fields[0].column: 'budget' is not a text field of a lead");
+    assert_null(out);
+    assert_crm_error(crm_lead_dedupe_json(&out, db, "{\"fields\":[]}", 0), CRM_EINVALID, "fields");
+    assert_crm_error(crm_lead_dedupe_json(NULL, db, NULL, 0), CRM_EINVALID, "out: required");
+    assert_crm_error(crm_lead_dedupe_json(&out, NULL, NULL, 0), CRM_EINVALID, "db: required");
+}
+
+/* A dealer's handle deduplicates its own leads only. */
+static void batch_dedupe_keeps_to_the_scope(void **state)
+{
+    crm_db *db = *state;
+    crm_match_disable(db);
+    ingest(db, "{\"channel\":\"dcc\",\"phone\":\"13912345670\",\"name\":\"李娜\",\"city\":\"杭州\",\"dealer_id\":\"D1\"}");
+    ingest(db, "{\"channel\":\"dcc\",\"phone\":\"13912345679\",\"name\":\"李娜\",\"city\":\"杭州\",\"dealer_id\":\"D2\"}");
+    char *out;
+    assert_int_equal(crm_lead_dedupe_json(&out, db, NULL, 0), 0);
+    assert_non_null(strstr(out, "\"merge_pairs\":1"));
+    crm_free(out);
+    assert_int_equal(crm_db_set_scope(db, "D1"), 0);
+    assert_int_equal(crm_lead_dedupe_json(&out, db, NULL, 1), 0);
+    assert_non_null(strstr(out, "\"records\":1"));
+    assert_non_null(strstr(out, "\"merges\":[]"));
+    crm_free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +355,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(review_queue_list_accept_reject, setup, teardown),
         cmocka_unit_test_setup_teardown(matching_holds_over_many_leads, setup, teardown),
         cmocka_unit_test_setup_teardown(scoring_with_matching_leaves_existing_leads_alone, setup, teardown),
+        cmocka_unit_test(stored_leads_deduplicated_in_batch),
+        cmocka_unit_test_setup_teardown(batch_dedupe_refuses_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_dedupe_keeps_to_the_scope, setup, teardown),
     };
     return cmocka_run_group_tests_name("lead_match", tests, NULL, NULL);
 }
