@@ -514,6 +514,8 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
 %newobject crmb_handle::merge;
 %newobject crmb_handle::merge_get;
 %newobject crmb_handle::merges;
+%newobject crmb_handle::dedupe_leads;
+%newobject crmb_handle::dedupeLeadsJson;
 %newobject crmb_handle::mergeJson;
 %newobject crmb_handle::getMergeJson;
 %newobject crmb_handle::mergesJson;
@@ -571,6 +573,7 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
     void unmerge(const char *merge_id) { crmb_db_unmerge($self, merge_id); }
     char *merge_get(const char *merge_id) { return crmb_db_merge_get($self, merge_id); }
     char *merges(const char *lead_id, int limit) { return crmb_db_merges($self, lead_id, limit); }
+    char *dedupe_leads(const char *config, int apply) { return crmb_db_dedupe_leads($self, config, apply); }
     const char *actor() { return crmb_db_actor($self); }
     void set_time(int64_t unix_ms) { crmb_db_set_time($self, unix_ms); }
     int64_t now() { return crmb_db_now($self); }
@@ -677,6 +680,7 @@ const char *crmb_merge_default_rules(void);
 %javamethodmodifiers crmb_handle::unmerge "public synchronized";
 %javamethodmodifiers crmb_handle::getMergeJson "public synchronized";
 %javamethodmodifiers crmb_handle::mergesJson "public synchronized";
+%javamethodmodifiers crmb_handle::dedupeLeadsJson "public synchronized";
 %javamethodmodifiers crmb_handle::getActor "public synchronized";
 %javamethodmodifiers crmb_handle::setTime "public synchronized";
 %javamethodmodifiers crmb_handle::now "public synchronized";
@@ -1131,6 +1135,12 @@ const char *crmb_merge_default_rules(void);
     char *getMergeJson(const char *mergeId) { return crmb_db_merge_get($self, mergeId); }
     /** Merges newest first as a JSON array; leadId null for all. */
     char *mergesJson(const char *leadId, int limit) { return crmb_db_merges($self, leadId, limit); }
+    /**
+     * Deduplicate the stored leads in one batch run (config JSON, or null for the default);
+     * with apply, merge each cluster into its oldest lead. Returns clusters, pairs, stats
+     * (and merge ids) as JSON.
+     */
+    char *dedupeLeadsJson(const char *config, bool apply) { return crmb_db_dedupe_leads($self, config, apply ? 1 : 0); }
     const char *getActor() { return crmb_db_actor($self); }
     /** Fix the clock (Unix ms, UTC); 0 returns to the system clock. */
     void setTime(int64_t unixMs) { crmb_db_set_time($self, unixMs); }

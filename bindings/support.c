@@ -321,6 +321,15 @@ char *crmb_db_merges(crmb_handle *h, const char *lead_id, int limit)
     return out;
 }
 
+char *crmb_db_dedupe_leads(crmb_handle *h, const char *config, int apply)
+{
+    char *out = NULL;
+    crm_db *db = open_db(h);
+    if (db == NULL || check(crm_lead_dedupe_json(&out, db, config, apply)) < 0)
+        return NULL;
+    return out;
+}
+
 void crmb_db_set_actor(crmb_handle *h, const char *actor)
 {
     crm_db *db = open_db(h);

@@ -86,6 +86,8 @@ void crmb_db_unmerge(crmb_handle *h, const char *merge_id);
 char *crmb_db_merge_get(crmb_handle *h, const char *merge_id);
 /** crm_lead_merge_list_json(): lead_id NULL for all; JSON (crm_free) or NULL with the status set. */
 char *crmb_db_merges(crmb_handle *h, const char *lead_id, int limit);
+/** crm_lead_dedupe_json(): config may be NULL for the default; JSON (crm_free) or NULL with the status set. */
+char *crmb_db_dedupe_leads(crmb_handle *h, const char *config, int apply);
 /** The actor last set through this wrapper ("system" by default). Borrowed. */
 const char *crmb_db_actor(crmb_handle *h);
 void crmb_db_set_time(crmb_handle *h, int64_t unix_ms);

@@ -148,37 +148,6 @@ static int print_json(char *json, int rc, const char *what)
     return CLI_EXIT_OK;
 }
 
-/* Read a whole file (or stdin for "-"); NULL after reporting. */
-static char *read_file(const char *path)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) {
-        cli_errorf("%s: cannot open", path);
-        return NULL;
-    }
-    size_t len = 0, cap = 4096;
-    char *buf = malloc(cap);
-    size_t n;
-    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (len + 1 == cap) {
-            char *p = realloc(buf, cap *= 2);
-            if (!p) {
-                free(buf);
-                buf = NULL;
-            }
-            buf = p;
-        }
-    }
-    if (f != stdin)
-        fclose(f);
-    if (!buf)
-        cli_errorf("%s: out of memory", path);
-    else
-        buf[len] = '\0';
-    return buf;
-}
-
 static int parse_int64(const char *cmd, const char *what, const char *s, int64_t *out)
 {
     char *end;
@@ -211,7 +180,7 @@ static int open_session(session *s, const cli_globals *g, const char *rules_path
 {
     memset(s, 0, sizeof *s);
     if (rules_path) {
-        char *text = read_file(rules_path);
+        char *text = cli_read_file(rules_path);
         if (!text)
             return CLI_EXIT_ERROR;
         int rc = loyalty ? crm_loyalty_rules_load(&s->loyalty, text) : crm_merge_rules_load(&s->merge, text);
@@ -266,7 +235,7 @@ int cli_cmd_customer(int argc, char **argv, cli_globals *g)
     crm_resolve_result r;
     char *json = NULL;
     if (strcmp(act, "resolve") == 0) {
-        char *doc = strcmp(a.pos[1], "-") == 0 ? read_file("-") : NULL;
+        char *doc = strcmp(a.pos[1], "-") == 0 ? cli_read_file("-") : NULL;
         rc = doc || strcmp(a.pos[1], "-") != 0 ? crm_customer_resolve_json(&r, s.db, doc ? doc : a.pos[1], s.merge) : -1;
         free(doc);
         if (rc == 0)

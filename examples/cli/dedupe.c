@@ -1,6 +1,6 @@
 /*
  * crm dedupe: batch deduplication of a CSV file of any columns with a match
- * configuration. Pure: no database is opened.
+ * configuration (no database is opened), or of the stored leads (--stored).
  */
 #include "cli.h"
 #include "csv.h"
@@ -12,6 +12,7 @@
 
 static const char dedupe_usage[] =
     "usage: crm dedupe FILE|- [--config FILE] [--id-column NAME] [--pairs] [--weights FILE]\n"
+    "       crm [--db PATH] [--dealer ID] dedupe --stored [--config FILE] [--apply]\n"
     "\n"
     "Find the records of a CSV file (a header row, then one record a row) that\n"
     "are the same entity: candidate pairs by the configuration's blocking keys,\n"
@@ -28,40 +29,15 @@ static const char dedupe_usage[] =
     "  --id-column NAME  the column that names a record (default: the row number from 0)\n"
     "  --pairs           also write the pairs merged or for review, with their evidence\n"
     "  --weights FILE    write the configuration with the weights used (m and u per field)\n"
+    "  --stored          the database's leads (those --dealer sees), not a file: writes\n"
+    "                    the leads in clusters of more than one (a cluster named by its\n"
+    "                    oldest lead), then the pairs merged or for review\n"
+    "  --apply           with --stored: merge each cluster into its oldest lead (default\n"
+    "                    rules, one transaction) and write {\"merge\": id} per merge\n"
     "  -h, --help        show this help\n"
     "\n"
     "Exit status: 0 success, 1 error (a bad configuration names the JSON path),\n"
     "2 usage error.\n";
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *s = NULL;
-    size_t len = 0, cap = 0, n;
-    char buf[8192];
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            char *p = realloc(s, cap);
-            if (!p) {
-                free(s);
-                fclose(f);
-                return NULL;
-            }
-            s = p;
-        }
-        memcpy(s + len, buf, n);
-        len += n;
-    }
-    fclose(f);
-    if (!s)
-        s = calloc(1, 1);
-    else
-        s[len] = '\0';
-    return s;
-}
 
 static int write_weights(const crm_matcher *m, const char *path)
 {
@@ -185,12 +161,58 @@ out:
     return rc;
 }
 
+/* --stored: the database's leads, through crm_lead_dedupe_json; the
+ * same NDJSON as for a file (the leads in clusters of more than one, then
+ * the pairs), and with --apply one line per merge made. */
+static int dedupe_stored(const cli_globals *g, char *config, int apply)
+{
+    crm_db *db = NULL;
+    char *out = NULL;
+    int rc = CLI_EXIT_ERROR;
+    if (cli_open_db(&db, g, 0) == 0) {
+        if (crm_lead_dedupe_json(&out, db, config, apply) == 0)
+            rc = CLI_EXIT_OK;
+        else
+            cli_lib_error("dedupe");
+    }
+    free(config);
+    cJSON *o = out ? cJSON_Parse(out) : NULL;
+    crm_free(out);
+    if (rc == CLI_EXIT_OK && !o) {
+        cli_errorf("dedupe: out of memory");
+        rc = CLI_EXIT_ERROR;
+    }
+    const char *arrays[] = {"clusters", "pairs", "merges"};
+    for (size_t a = 0; rc == CLI_EXIT_OK && a < sizeof arrays / sizeof arrays[0]; a++) {
+        const cJSON *item;
+        cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(o, arrays[a])) {
+            char *line = cJSON_IsString(item) ? NULL : cJSON_PrintUnformatted(item);
+            if (cJSON_IsString(item))
+                printf("{\"merge\":\"%s\"}\n", item->valuestring);
+            else if (line)
+                printf("%s\n", line);
+            free(line);
+        }
+    }
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "stats");
+    if (rc == CLI_EXIT_OK)
+        fprintf(stderr, "dedupe: %.0f leads, %.0f candidate pairs, %.0f merged, %.0f for review, %.0f clusters%s\n",
+                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(st, "records")),
+                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(st, "candidate_pairs")),
+                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(st, "merge_pairs")),
+                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(st, "review_pairs")),
+                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(st, "clusters")),
+                apply ? "; clusters merged" : "");
+    cJSON_Delete(o);
+    crm_db_close(db);
+    return rc;
+}
+
 int cli_cmd_dedupe(int argc, char **argv, cli_globals *g)
 {
     const char *path = NULL, *config_path = NULL, *id_column = NULL, *weights = NULL;
-    int pairs = 0, r;
+    int pairs = 0, stored = 0, apply = 0, r;
 
-    (void)g;
     for (int i = 1; i < argc; i++) {
         if (cli_flag(argv[i], "--help") || cli_flag(argv[i], "-h")) {
             fputs(dedupe_usage, stdout);
@@ -200,7 +222,16 @@ int cli_cmd_dedupe(int argc, char **argv, cli_globals *g)
             pairs = 1;
             continue;
         }
-        if ((r = cli_opt(argc, argv, &i, "--config", &config_path, "dedupe")) != 0 ||
+        if (cli_flag(argv[i], "--stored")) {
+            stored = 1;
+            continue;
+        }
+        if (cli_flag(argv[i], "--apply")) {
+            apply = 1;
+            continue;
+        }
+        if ((r = cli_common_opt(argc, argv, &i, g, "dedupe")) != 0 ||
+            (r = cli_opt(argc, argv, &i, "--config", &config_path, "dedupe")) != 0 ||
             (r = cli_opt(argc, argv, &i, "--id-column", &id_column, "dedupe")) != 0 ||
             (r = cli_opt(argc, argv, &i, "--weights", &weights, "dedupe")) != 0) {
             if (r < 0)
@@ -213,14 +244,18 @@ int cli_cmd_dedupe(int argc, char **argv, cli_globals *g)
             return cli_usage_error("dedupe", "unexpected argument '%s'", argv[i]);
         path = argv[i];
     }
-    if (!path)
-        return cli_usage_error("dedupe", "missing FILE (or - for standard input)");
+    if (stored && (path || id_column || pairs || weights))
+        return cli_usage_error("dedupe", "--stored reads the database: no FILE, --id-column, --pairs or --weights");
+    if (apply && !stored)
+        return cli_usage_error("dedupe", "--apply needs --stored");
+    if (!path && !stored)
+        return cli_usage_error("dedupe", "missing FILE (or - for standard input), or --stored");
 
     char *config = NULL;
-    if (config_path && !(config = read_file(config_path))) {
-        cli_errorf("%s: cannot read: %s", config_path, strerror(errno));
+    if (config_path && !(config = cli_read_file(config_path)))
         return CLI_EXIT_ERROR;
-    }
+    if (stored)
+        return dedupe_stored(g, config, apply);
     crm_matcher *m = NULL;
     if (crm_matcher_new(&m, config) != 0) {
         cli_lib_error(config_path ? config_path : "default configuration");

@@ -910,6 +910,30 @@ def test_merge_unmerge_and_list(db, tmp_path):
     assert "undone" in run("merges", db=db, check=0).out
 
 
+def test_dedupe_stored_leads_and_apply(db):
+    a, b, c = ingest(db, {"channel": "website", "phone": "13912345670", "name": "李娜", "city": "杭州",
+                          "created_at": "2024-05-01T09:00:00Z"},
+                     {"channel": "dcc", "phone": "13912345679", "name": "李娜", "city": "杭州",
+                      "created_at": "2024-05-02T09:00:00Z"},
+                     {"channel": "website", "phone": "13787651234", "name": "王芳", "city": "北京",
+                      "created_at": "2024-05-03T09:00:00Z"})
+    p = run("dedupe", "--stored", db=db, check=0)
+    lines = [json.loads(x) for x in p.out.splitlines()]
+    assert lines[:2] == [{"id": a, "cluster": a}, {"id": b, "cluster": a}]
+    assert (lines[2]["a"], lines[2]["b"], lines[2]["decision"]) == (a, b, "merge")
+    assert len(lines) == 3 and "3 leads" in p.err
+    assert [l["id"] for l in leads_json(db)] == [a, b, c]   # a dry run changes nothing
+
+    p = run("dedupe", "--stored", "--apply", db=db, check=0)
+    (merge,) = [x for x in map(json.loads, p.out.splitlines()) if set(x) == {"merge"}]
+    assert [l["id"] for l in leads_json(db)] == [a, c]
+    assert run("unmerge", merge["merge"], db=db, check=0).out.strip() == f"{merge['merge']} undone"
+    assert [l["id"] for l in leads_json(db)] == [a, b, c]
+
+    assert "--apply needs --stored" in run("dedupe", "x.csv", "--apply", db=db, check=2).err
+    assert "--stored reads the database" in run("dedupe", "--stored", "x.csv", db=db, check=2).err
+
+
 def test_merge_rules_file(db, tmp_path):
     s, o = ingest(db, {"channel": "website", "phone": "13900000001", "city": "苏州"},
                   {"channel": "website", "phone": "13800000002", "city": "苏州市"})

@@ -61,4 +61,25 @@ public class MergeTest {
             assertEquals("[]", db.mergesJson(null, 10));
         }
     }
+    @Test
+    public void storedLeadsDeduplicatedInBatch() {
+        try (Crm db = Crm.open(":memory:")) {
+            db.setTime(1767225600000L);
+            String a = db.ingest("{\"channel\":\"website\",\"phone\":\"13912345670\",\"name\":\"李娜\",\"city\":\"杭州\"}").getId();
+            db.setTime(1767225601000L);
+            String b = db.ingest("{\"channel\":\"dcc\",\"phone\":\"13912345679\",\"name\":\"李娜\",\"city\":\"杭州\"}").getId();
+            String dry = db.dedupeLeadsJson(null, false);
+            assertTrue(dry, dry.contains("{\"id\":\"" + b + "\",\"cluster\":\"" + a + "\"}"));
+            assertTrue(dry, !dry.contains("\"merges\""));
+            String done = db.dedupeLeadsJson(null, true);
+            assertTrue(done, done.contains("\"merges\":[\""));
+            assertEquals(a, db.getLead(b).getMergedInto());
+            try {
+                db.dedupeLeadsJson("{\"fields\":[]}", false);
+                fail("an empty configuration was taken");
+            } catch (InvalidInputException e) {
+                assertTrue(e.getMessage(), e.getMessage().contains("fields"));
+            }
+        }
+    }
 }

@@ -71,3 +71,27 @@ def test_review_accept_merges(db):
     db.unmerge(done["merge_id"])
     (again,) = db.reviews()
     assert (again["id"], again["merge_id"], again["decided_by"]) == (item["id"], None, None)
+
+
+def test_stored_leads_deduplicated_in_batch(db):
+    a = db.ingest(lead("13912345670", name="李娜", city="杭州"))["id"]
+    db.set_time(db.now() + 1000)
+    b = db.ingest(lead("13912345679", channel="dcc", name="李娜", city="杭州"))["id"]
+    c = db.ingest(lead("13787651234", name="王芳", city="北京"))["id"]
+    dry = db.dedupe_leads()
+    assert dry["clusters"] == [{"id": a, "cluster": a}, {"id": b, "cluster": a}]
+    assert dry["stats"]["records"] == 3 and dry["stats"]["merge_pairs"] == 1
+    assert [(p["a"], p["b"], p["decision"]) for p in dry["pairs"]] == [(a, b, "merge")]
+    assert "merges" not in dry
+    assert db.get(b)["merged_into"] is None
+
+    done = db.dedupe_leads(apply=True)
+    assert len(done["merges"]) == 1
+    assert db.get(b)["merged_into"] == a
+    assert sorted(x["id"] for x in db.leads()) == sorted([a, c])
+    db.unmerge(done["merges"][0])
+    assert db.get(b)["merged_into"] is None
+
+    with pytest.raises(crm.InvalidInputError, match=r"fields\[0\]\.column: 'budget' is not a text field"):
+        db.dedupe_leads({"fields": [{"name": "x", "column": "budget", "comparator": "exact"}],
+                         "blocking": [["x"]]})

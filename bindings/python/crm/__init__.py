@@ -440,6 +440,19 @@ class Db:
         :meth:`get_merge` gives); ``lead_id`` keeps those of one lead."""
         return _json.loads(self._h.merges(lead_id, limit))
 
+    def dedupe_leads(self, config=None, apply=False):
+        """Deduplicate the stored leads this handle can see in one batch
+        run: ``config`` is a match configuration (dict or JSON text; None
+        for the default for leads; fields without m and u get them by EM).
+        Returns a dict: "clusters" (the leads whose cluster has more than
+        one, each {"id", "cluster"}, a cluster named by its oldest lead),
+        "pairs" (merged or for review, with the evidence), "stats" and
+        "config" (with the weights used). With ``apply=True`` each cluster
+        is merged into its oldest lead, all in one transaction, and
+        "merges" lists the merge ids (each undone by :meth:`unmerge`)."""
+        text = config if config is None or isinstance(config, str) else _json.dumps(config, ensure_ascii=False)
+        return _json.loads(self._h.dedupe_leads(text, 1 if apply else 0))
+
     # -- leads ---------------------------------------------------------------
 
     def ingest(self, lead):
