@@ -246,6 +246,15 @@ void crmb_db_enable_matching(crmb_handle *h, const char *config)
         check(crm_match_enable(db, config));
 }
 
+int64_t crmb_db_match_index(crmb_handle *h)
+{
+    size_t n = 0;
+    crm_db *db = open_db(h);
+    if (db == NULL || check(crm_match_index(&n, db)) < 0)
+        return -1;
+    return (int64_t)n;
+}
+
 void crmb_db_disable_matching(crmb_handle *h)
 {
     crm_db *db = open_db(h);

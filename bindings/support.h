@@ -68,6 +68,8 @@ const char *crmb_db_scope(crmb_handle *h);
 void crmb_db_set_actor(crmb_handle *h, const char *actor);
 /** crm_match_enable(): config NULL for the default. */
 void crmb_db_enable_matching(crmb_handle *h, const char *config);
+/** crm_match_index(): the number of leads indexed, or -1 with the status set. */
+int64_t crmb_db_match_index(crmb_handle *h);
 /** crm_match_disable(). */
 void crmb_db_disable_matching(crmb_handle *h);
 /** crm_score_enable(): a model document. */

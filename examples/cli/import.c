@@ -46,6 +46,9 @@ static const char import_usage[] =
     "  --match              match probabilistically (crm_match_enable, the default\n"
     "                       lead configuration) instead of by exact phone; possible\n"
     "                       duplicates are stored and queued ('crm review')\n"
+    "  --index              with --match: first give the leads already stored the\n"
+    "                       match keys they lack (crm_match_index), so that leads\n"
+    "                       imported without --match are found too\n"
     "  --score-model NAME   score every new lead with the stored model NAME (its\n"
     "                       newest version; crm_score_enable) as it is stored\n"
     "  --json               print the summary as a JSON object\n"
@@ -557,7 +560,7 @@ int cli_cmd_import(int argc, char **argv, cli_globals *g)
     importer im;
     import_format format = FORMAT_AUTO;
     const char *path = NULL, *fmt = NULL, *errors_path = NULL, *batch = NULL;
-    int json = 0, want_progress = -1, match = 0, rc, r;
+    int json = 0, want_progress = -1, match = 0, index = 0, rc, r;
     double elapsed;
 
     memset(&im, 0, sizeof im);
@@ -587,6 +590,8 @@ int cli_cmd_import(int argc, char **argv, cli_globals *g)
             json = 1;
         } else if (cli_flag(a, "--match")) {
             match = 1;
+        } else if (cli_flag(a, "--index")) {
+            index = 1;
         } else if (cli_flag(a, "--progress")) {
             want_progress = 1;
         } else if (cli_flag(a, "--no-progress")) {
@@ -601,6 +606,8 @@ int cli_cmd_import(int argc, char **argv, cli_globals *g)
     }
     if (!path)
         return cli_usage_error("import", "missing FILE (use '-' for standard input)");
+    if (index && !match)
+        return cli_usage_error("import", "--index needs --match");
     if (fmt) {
         if (strcmp(fmt, "csv") == 0)
             format = FORMAT_CSV;
@@ -657,6 +664,13 @@ int cli_cmd_import(int argc, char **argv, cli_globals *g)
         cli_lib_error("import: --match");
         goto out;
     }
+    size_t indexed = 0;
+    if (index && crm_match_index(&indexed, im.db) != 0) {
+        cli_lib_error("import: --index");
+        goto out;
+    }
+    if (index && im.progress)
+        fprintf(stderr, "import: match keys stored for %zu leads already in the database\n", indexed);
     if (im.score_model) {
         crm_model *m = NULL;
         char *doc = NULL;

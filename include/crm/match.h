@@ -223,6 +223,18 @@ CRM_EXTERN(int) crm_match_enable(crm_db *db, const char *json);
 /** Back to exact-phone duplicates on ingest. NULL is a no-op. */
 CRM_EXTERN(void) crm_match_disable(crm_db *db);
 
+/**
+ * Store the blocking keys of the handle's matching configuration for every
+ * lead it can see, so that online matching also finds the leads stored
+ * before it was enabled (or under another configuration). Idempotent: keys
+ * a lead has already are left alone. One transaction; the keys are derived
+ * data, so no audit event is written.
+ *
+ * @param[out] indexed the number of leads whose keys were written; may be NULL
+ * @return 0, CRM_EINVALID (matching is not enabled), CRM_ESTORAGE, CRM_ENOMEM
+ */
+CRM_EXTERN(int) crm_match_index(size_t *indexed, crm_db *db);
+
 /** Where a possible duplicate stands. */
 typedef enum crm_review_status {
     CRM_REVIEW_PENDING = 0,  /**< waiting for a person */

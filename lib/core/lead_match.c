@@ -244,6 +244,41 @@ int crm__lead_match_keys_put(crm_db *db, const char *id, const char *phone)
     return rc;
 }
 
+/* ---- keys of leads stored before matching was on --------------------- */
+
+static int index_leads(crm_db *db, size_t *indexed)
+{
+    crm_iter *it = NULL;
+    int rc = crm_lead_iter_new(&it, db, NULL);
+    const crm_lead *l;
+    /* Keys are written while the listing streams: they go to another table. */
+    while (rc == 0 && (rc = crm_lead_next(&l, it)) == 0) {
+        crm__dedupe_reset(db->match_scratch);
+        if ((rc = add_lead(db->match_scratch, l, "")) == 0 &&
+            (rc = crm__lead_match_keys_put(db, l->id, l->phone)) == 0)
+            (*indexed)++;
+    }
+    crm_iter_free(it);
+    return rc == CRM_ITEROVER ? 0 : rc;
+}
+
+int crm_match_index(size_t *indexed, crm_db *db)
+{
+    size_t count = 0;
+    if (indexed)
+        *indexed = 0;
+    if (!db)
+        return crm_error_set(CRM_EINVALID, "db: required");
+    if (!db->matcher)
+        return crm_error_set(CRM_EINVALID, "matching: not enabled on this handle (crm_match_enable first)");
+    int rc = crm__tx_begin(db);
+    if (rc == 0)
+        rc = crm__tx_end(db, index_leads(db, &count));
+    if (rc == 0 && indexed)
+        *indexed = count;
+    return rc;
+}
+
 /* ---- batch deduplication of the stored leads ------------------------- */
 
 /* Merge every lead into the first (oldest) lead of its cluster; the merge

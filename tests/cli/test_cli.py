@@ -869,6 +869,21 @@ def test_import_match_and_review(db, tmp_path):
     assert done[0]["merge_id"] == m["id"]
 
 
+def test_import_match_index_reaches_earlier_leads(db, tmp_path):
+    first = tmp_path / "first.ndjson"
+    first.write_text('{"channel":"website","phone":"13912345670","name":"李娜","city":"杭州","email":"ln@qq.com"}\n',
+                     encoding="utf-8")
+    later = tmp_path / "later.ndjson"
+    later.write_text('{"channel":"dcc","phone":"13800000001","name":"李娜","city":"杭州","email":"ln@qq.com"}\n',
+                     encoding="utf-8")
+    assert summary(run("import", "--json", first, db=db, check=0))["created"] == 1
+    assert "--index needs --match" in run("import", "--index", later, db=db, check=2).err
+    s = summary(run("import", "--json", "--match", "--index", "--progress", later, db=db, check=0))
+    assert s["created"] == 0                       # found through the e-mail key --index stored
+    assert "match keys stored for 1 leads" in run("import", "--match", "--index", "--progress", later,
+                                                  db=db, check=0).err
+
+
 # ---- merge, unmerge, merges ----------------------------------------------
 
 

@@ -71,4 +71,22 @@ public class CleanTest {
             assertEquals("phone: expected a string", e.getMessage());
         }
     }
+    @Test
+    public void indexMatchingReachesLeadsStoredBefore() {
+        try (Crm db = Crm.open(":memory:")) {
+            String a = db.ingest("{\"channel\":\"website\",\"phone\":\"13912345670\",\"name\":\"李娜\","
+                                 + "\"city\":\"杭州\",\"email\":\"ln@qq.com\"}").getId();
+            try {
+                db.indexMatching();
+                fail("indexed without matching on");
+            } catch (InvalidInputException e) {
+                assertTrue(e.getMessage(), e.getMessage().contains("matching: not enabled"));
+            }
+            db.enableMatching(null);
+            assertEquals(1L, db.indexMatching());
+            IngestResult b = db.ingest("{\"channel\":\"dcc\",\"phone\":\"13800000001\",\"name\":\"李娜\","
+                                       + "\"city\":\"杭州\",\"email\":\"ln@qq.com\"}");
+            assertEquals(a, b.getDuplicateOf());
+        }
+    }
 }

@@ -77,3 +77,16 @@ def test_review_queue(db):
         db.accept_review(item["id"])
     with pytest.raises(crm.InvalidInputError, match="status: expected"):
         db.reviews(status="maybe")
+
+
+def test_index_matching_reaches_leads_stored_before():
+    with crm.open(":memory:") as db:
+        a = db.ingest({"channel": "website", "phone": "13912345670", "name": "李娜", "city": "杭州",
+                       "email": "ln@qq.com"})["id"]
+        with pytest.raises(crm.InvalidInputError, match="matching: not enabled"):
+            db.index_matching()
+        db.enable_matching()
+        assert db.index_matching() == 1
+        b = db.ingest({"channel": "dcc", "phone": "13800000001", "name": "李娜", "city": "杭州",
+                       "email": "ln@qq.com"})
+        assert b["outcome"] != "created" and b["duplicate_of"] == a

@@ -342,6 +342,39 @@ static void batch_dedupe_keeps_to_the_scope(void **state)
     crm_free(out);
 }
 
+/* Leads stored before matching was on have only their phone key: indexing
+ * gives them the configuration's other keys, so the matcher finds them. */
+static void leads_stored_before_matching_are_found_once_indexed(void **state)
+{
+    (void)state;
+    const char *a_doc = "{\"channel\":\"website\",\"phone\":\"13912345670\",\"name\":\"李娜\",\"city\":\"杭州\","
+                        "\"email\":\"ln@qq.com\"}";
+    const char *b_doc = "{\"channel\":\"dcc\",\"phone\":\"13800000001\",\"name\":\"李娜\",\"city\":\"杭州\","
+                        "\"email\":\"ln@qq.com\"}";
+    for (int index = 0; index < 2; index++) {
+        crm_db *db;
+        assert_int_equal(crm_db_open(&db, ":memory:", NULL), 0);
+        crm_ingest_result a = ingest(db, a_doc);
+        assert_crm_error(crm_match_index(NULL, db), CRM_EINVALID, "matching: not enabled");
+        assert_int_equal(crm_match_enable(db, NULL), 0);
+        if (index) {
+            size_t n = 99;
+            assert_int_equal(crm_match_index(&n, db), 0);
+            assert_int_equal(n, 1);
+            assert_int_equal(crm_match_index(&n, db), 0); /* again: nothing new, no error */
+            assert_int_equal(n, 1);
+        }
+        crm_ingest_result b = ingest(db, b_doc);
+        if (index) {
+            assert_int_not_equal(b.outcome, CRM_INGEST_CREATED);
+            assert_string_equal(b.duplicate_of, a.id);
+        } else {
+            assert_int_equal(b.outcome, CRM_INGEST_CREATED); /* the e-mail key was never stored */
+        }
+        crm_db_close(db);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +389,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(matching_holds_over_many_leads, setup, teardown),
         cmocka_unit_test_setup_teardown(scoring_with_matching_leaves_existing_leads_alone, setup, teardown),
         cmocka_unit_test(stored_leads_deduplicated_in_batch),
+        cmocka_unit_test(leads_stored_before_matching_are_found_once_indexed),
         cmocka_unit_test_setup_teardown(batch_dedupe_refuses_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(batch_dedupe_keeps_to_the_scope, setup, teardown),
     };

@@ -368,6 +368,14 @@ class Db:
             config = _json.dumps(config, ensure_ascii=False)
         self._h.enable_matching(config)
 
+    def index_matching(self):
+        """Store the matching keys (of the configuration enabled by
+        :meth:`enable_matching`) for every lead this handle can see, so that
+        leads stored before matching was on are found too. Idempotent, one
+        transaction; returns the number of leads indexed. InvalidInputError
+        when matching is not enabled."""
+        return self._h.index_matching()
+
     def disable_matching(self):
         """Back to exact-phone duplicates on ingest."""
         self._h.disable_matching()
