@@ -64,7 +64,10 @@ CRM_EXTERN(int) crm_db_schema_version(int *out, crm_db *db);
  * Begin an explicit transaction. Transactions nest: an inner begin opens a
  * savepoint that the matching commit releases or rollback undoes. Every
  * write function runs in its own (nested) transaction, so a failed write
- * changes nothing even inside a caller's transaction.
+ * changes nothing even inside a caller's transaction; the one exception is
+ * lead ingest, whose storage failures roll back the caller's transaction
+ * whole (see crm_lead_ingest). CRM_ECONFLICT after such a failure, until
+ * every level has been rolled back.
  */
 CRM_EXTERN(int) crm_db_begin(crm_db *db);
 

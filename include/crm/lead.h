@@ -119,13 +119,23 @@ typedef struct crm_ingest_result {
  * duplicate changes no score.
  *
  * The write and its audit event happen in one transaction; on any error
- * nothing is changed.
+ * nothing is changed. Inside a caller's transaction (crm_db_begin) the lead
+ * takes no savepoint of its own, because a savepoint per lead cost a third
+ * of batched ingest: a document the caller got wrong (CRM_EINVALID,
+ * CRM_EPERM) is refused before anything is written and the caller's
+ * transaction goes on, but a storage or memory failure after the first
+ * write rolls back the caller's whole transaction (the message ends "the
+ * transaction was rolled back"); the handle then refuses writes and commits
+ * with CRM_ECONFLICT until the caller has rolled back every level it
+ * opened. (SQLite may roll back a transaction by itself on those errors
+ * anyway: SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM, SQLITE_BUSY.)
  *
  * @param[out] result what happened; may be NULL
  * @param[in]  db     the handle
  * @param[in]  json   the document, UTF-8, NUL-terminated
  * @return 0, CRM_EINVALID (the message names the field), CRM_EPERM (dealer
- *         outside the scope), CRM_ESTORAGE, CRM_EBUSY, CRM_ENOMEM
+ *         outside the scope), CRM_ESTORAGE, CRM_EBUSY, CRM_ENOMEM, CRM_ECONFLICT
+ *         (the caller's transaction was rolled back by an earlier failure)
  */
 CRM_EXTERN(int) crm_lead_ingest(crm_ingest_result *result, crm_db *db, const char *json);
 

@@ -12,6 +12,13 @@ struct crm_db {
     char *actor;           /* owned, never NULL */
     int64_t fixed_time;    /* 0: the system clock */
     int tx_depth;          /* explicit transactions open (crm_db_begin) */
+    /* A lead ingest failed inside the caller's transaction after it had
+     * written, and rolled that transaction back whole (crm__tx_end_lean):
+     * until the caller rolls back every level, writes and commits are
+     * refused, so that nothing is written outside the transaction the
+     * caller believes open. */
+    bool tx_aborted;
+    char tx_abort_reason[256];
     crm_iter *iters;       /* open iterators, ended by crm_db_close */
     crm_idgen idgen;
     /* Online matching (crm_match_enable); NULL when off. */
@@ -84,6 +91,18 @@ int crm__lead_merge(crm_db *db, const char *survivor_id, const char *other_id, c
 int crm__lead_merged_survivor(crm_db *db, char id[CRM_ID_LEN + 1]);
 
 int crm__tx_end(crm_db *db, int rc);
+
+/* Lead ingest's transaction, the hottest write. Alone it is a transaction
+ * like any other. Inside a caller's transaction it opens no savepoint of its
+ * own: a SQLite savepoint copies every page the lead touches, which cost a
+ * third of batched ingest. Everything a caller can get wrong is checked
+ * before the first write, so what can fail after it is storage or memory,
+ * and SQLite may roll a transaction back by itself on those anyway
+ * (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM, SQLITE_BUSY). So a failure
+ * after a write (wrote) rolls back the caller's whole transaction and says
+ * so; one before any write leaves it as it was. */
+int crm__tx_begin_lean(crm_db *db);
+int crm__tx_end_lean(crm_db *db, int rc, bool wrote);
 
 /* Check an identifier or text a caller gives: 1..max bytes of UTF-8
  * without control characters; the message names the field. */

@@ -164,10 +164,19 @@ int crm_db_schema_version(int *out, crm_db *db)
     return db->backend->schema_version(db->backend, out);
 }
 
+static int refuse_aborted(const crm_db *db)
+{
+    return crm_error_set(CRM_ECONFLICT, "transaction: already rolled back after a failed write (%s); "
+                                        "roll it back to go on",
+                         db->tx_abort_reason);
+}
+
 int crm_db_begin(crm_db *db)
 {
     if (!db)
         return crm_error_set(CRM_EINVALID, "db: required");
+    if (db->tx_aborted)
+        return refuse_aborted(db);
     int rc = db->backend->tx_begin(db->backend);
     if (rc == 0)
         db->tx_depth++;
@@ -180,6 +189,8 @@ int crm_db_commit(crm_db *db)
         return crm_error_set(CRM_EINVALID, "db: required");
     if (db->tx_depth == 0)
         return crm_error_set(CRM_ECONFLICT, "transaction: commit without begin");
+    if (db->tx_aborted)
+        return refuse_aborted(db); /* the level stays open for crm_db_rollback */
     int rc = db->backend->tx_commit(db->backend);
     if (rc == 0)
         db->tx_depth--;
@@ -194,6 +205,11 @@ int crm_db_rollback(crm_db *db)
         return crm_error_set(CRM_ECONFLICT, "transaction: rollback without begin");
     /* The level is gone whatever the backend answers (see tx_rollback). */
     db->tx_depth--;
+    if (db->tx_aborted) {
+        /* The backend rolled back every level already. */
+        db->tx_aborted = db->tx_depth > 0;
+        return 0;
+    }
     return db->backend->tx_rollback(db->backend);
 }
 
@@ -204,7 +220,34 @@ int crm_db_transaction_depth(const crm_db *db)
 
 int crm__tx_begin(crm_db *db)
 {
+    if (db->tx_aborted)
+        return refuse_aborted(db);
     return db->backend->tx_begin(db->backend);
+}
+
+int crm__tx_begin_lean(crm_db *db)
+{
+    if (db->tx_aborted)
+        return refuse_aborted(db);
+    return db->tx_depth > 0 ? 0 : db->backend->tx_begin(db->backend);
+}
+
+int crm__tx_end_lean(crm_db *db, int rc, bool wrote)
+{
+    if (db->tx_depth == 0)
+        return crm__tx_end(db, rc);
+    if (rc == 0 || !wrote)
+        return rc;
+    char msg[200];
+    snprintf(msg, sizeof msg, "%s", crm_error_last()->message);
+    /* Every level the caller opened goes: the backend is left outside any
+     * transaction, and tx_depth stays for the caller's rollbacks to count
+     * down (crm_db_rollback). */
+    for (int level = db->tx_depth; level > 0; level--)
+        db->backend->tx_rollback(db->backend);
+    db->tx_aborted = true;
+    snprintf(db->tx_abort_reason, sizeof db->tx_abort_reason, "%s", msg);
+    return crm_error_set(rc, "%s; the transaction was rolled back", msg);
 }
 
 int crm__tx_end(crm_db *db, int rc)

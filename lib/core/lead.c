@@ -114,6 +114,7 @@ typedef struct lead_input {
     size_t arena_len, arena_cap;
     char *attributes; /* cJSON_Print output, freed separately */
     bool has_created_at;
+    bool wrote; /* a write reached the storage (crm__tx_end_lean) */
 } lead_input;
 
 static char *arena_put(lead_input *in, const char *s, size_t len)
@@ -620,6 +621,7 @@ static int record_duplicate(crm_db *db, lead_input *in, const dup_search *ds, co
     int rc = print_json(&text, data);
     if (rc)
         return rc;
+    in->wrote = true;
     rc = crm__event_append(db, "lead.duplicate", "lead", ds->id, ds->has_dealer ? ds->dealer_id : NULL, text);
     cJSON_free(text);
     if (rc == 0) {
@@ -652,6 +654,7 @@ static int store_new(crm_db *db, lead_input *in, crm_ingest_result *res)
         in->lead.grade = score.grade;
     }
     crm_backend *b = db->backend;
+    in->wrote = rc == 0;
     if (rc == 0)
         rc = b->lead_insert(b, &in->lead);
     if (rc == 0 && in->lead.phone)
@@ -744,7 +747,7 @@ int crm_lead_ingest_n(crm_ingest_result *result, crm_db *db, const char *json, s
         return rc;
     }
 
-    rc = crm__tx_begin(db);
+    rc = crm__tx_begin_lean(db);
     if (rc == 0) {
         dup_search ds = { .db = db, .phone = in.lead.phone };
         if (db->matcher) {
@@ -757,7 +760,7 @@ int crm_lead_ingest_n(crm_ingest_result *result, crm_db *db, const char *json, s
             if (rc == 0)
                 rc = ds.found ? record_duplicate(db, &in, &ds, NULL, res) : store_new(db, &in, res);
         }
-        rc = crm__tx_end(db, rc);
+        rc = crm__tx_end_lean(db, rc, in.wrote);
     }
     if (rc) {
         memset(res, 0, sizeof *res);

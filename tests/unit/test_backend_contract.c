@@ -311,6 +311,56 @@ static void a_failing_step_rolls_back_the_write(void **state)
     crm_db_close(db);
 }
 
+/* Inside a caller's transaction ingest opens no savepoint of its own: input
+ * errors are found before any write and leave the transaction as it was,
+ * while a storage failure after a write rolls back the caller's whole
+ * transaction and refuses writes until the caller has rolled it back. */
+static void a_failed_write_inside_a_transaction_rolls_it_back(void **state)
+{
+    (void)state;
+    counting_backend *c = counting_new();
+    crm_db *db;
+    assert_int_equal(crm_db_open_backend(&db, &c->parent), 0);
+    crm_ingest_result r;
+    assert_int_equal(crm_db_begin(db), 0);
+    assert_int_equal(crm_db_begin(db), 0);
+    assert_int_equal(crm_lead_ingest(&r, db, "{\"channel\":\"website\",\"phone\":\"13800000001\"}"), 0);
+    assert_int_equal(c->begins, 2); /* the two levels the caller opened, none per lead */
+    /* Bad input: refused before any write, the transaction goes on. */
+    assert_int_equal(crm_lead_ingest(&r, db, "{\"channel\":\"website\",\"phone\":1}"), CRM_EINVALID);
+    assert_int_equal(c->rollbacks, 0);
+    assert_int_equal(crm_db_transaction_depth(db), 2);
+
+    c->fail_event_append = 1;
+    assert_int_equal(crm_lead_ingest(&r, db, "{\"channel\":\"website\",\"phone\":\"13800000002\"}"), CRM_ESTORAGE);
+    assert_string_equal(crm_error_last()->message, "storage: injected failure; the transaction was rolled back");
+    assert_int_equal(c->rollbacks, 2); /* both levels */
+    c->fail_event_append = 0;
+    /* Nothing may now be written outside the transaction the caller believes open. */
+    int writes = c->writes;
+    assert_int_equal(crm_lead_ingest(&r, db, "{\"channel\":\"website\",\"phone\":\"13800000003\"}"), CRM_ECONFLICT);
+    assert_non_null(strstr(crm_error_last()->message, "already rolled back after a failed write (storage: injected failure)"));
+    assert_int_equal(crm_db_begin(db), CRM_ECONFLICT);
+    assert_int_equal(crm_db_commit(db), CRM_ECONFLICT);
+    assert_int_equal(c->writes, writes);
+    assert_int_equal(crm_db_transaction_depth(db), 2);
+    /* The caller's rollbacks count the levels down without reaching the backend again. */
+    assert_int_equal(crm_db_rollback(db), 0);
+    assert_int_equal(crm_lead_ingest(&r, db, "{\"channel\":\"website\",\"phone\":\"13800000003\"}"), CRM_ECONFLICT);
+    assert_int_equal(crm_db_rollback(db), 0);
+    assert_int_equal(c->rollbacks, 2);
+    assert_int_equal(crm_db_transaction_depth(db), 0);
+    /* The lead of the first ingest went with the transaction; the handle works again. */
+    crm_iter *it;
+    const crm_lead *l;
+    assert_int_equal(crm_lead_iter_new(&it, db, NULL), 0);
+    assert_int_equal(crm_lead_next(&l, it), CRM_ITEROVER);
+    crm_iter_free(it);
+    assert_int_equal(crm_lead_ingest(&r, db, "{\"channel\":\"website\",\"phone\":\"13800000001\"}"), 0);
+    assert_int_equal(r.outcome, CRM_INGEST_CREATED);
+    crm_db_close(db);
+}
+
 /* Keys may be stored hashed (the SQLite backend does), so key_find can
  * report a record of another key: ingest must check before it believes. */
 static void a_key_collision_is_not_a_duplicate(void **state)
@@ -373,6 +423,7 @@ int main(void)
         cmocka_unit_test(every_read_carries_the_scope),
         cmocka_unit_test(each_ingest_is_one_transaction),
         cmocka_unit_test(a_failing_step_rolls_back_the_write),
+        cmocka_unit_test(a_failed_write_inside_a_transaction_rolls_it_back),
         cmocka_unit_test(a_version_1_backend_has_no_work_orders),
         cmocka_unit_test(a_key_collision_is_not_a_duplicate),
         cmocka_unit_test(a_version_1_backend_has_no_lead_merges),

@@ -352,7 +352,15 @@ class Db:
                 self._h.rollback()
             raise
         else:
-            self._h.commit()
+            try:
+                self._h.commit()
+            except BaseException:
+                # A commit refused (say, after a storage failure during an
+                # ingest rolled the transaction back) must not leave the
+                # level open: every later write would be refused.
+                if self._h.is_open() and self._h.transaction_depth() > 0:
+                    self._h.rollback()
+                raise
 
     # -- matching -------------------------------------------------------------
 
