@@ -40,6 +40,20 @@ typedef enum crm_purchase_timeline {
     CRM_TIMELINE_OVER_6M = 4     /**< later than six months */
 } crm_purchase_timeline;
 
+/**
+ * How much a lead's contact data can be believed, from the cleaners
+ * (clean.h) run on ingest: the same verdict crm_clean_lead_json() gives.
+ * Later steps use it: lists filter on it, rule models can take points off
+ * (the "quality" group, score.h), and routing leaves junk unrouted.
+ */
+typedef enum crm_lead_quality {
+    CRM_LEAD_QUALITY_OK = 0,      /**< nothing wrong found */
+    CRM_LEAD_QUALITY_SUSPECT = 1, /**< a placeholder name, a virtual, test or invalid value, an unknown region */
+    CRM_LEAD_QUALITY_JUNK = 2     /**< a test phone number, or no usable phone, e-mail or WeChat id */
+} crm_lead_quality;
+
+#define CRM_LEAD_QUALITY_COUNT 3
+
 /** A yes/no answer that may be missing. */
 typedef enum crm_tristate {
     CRM_UNKNOWN = -1,
@@ -79,6 +93,7 @@ typedef struct crm_lead {
     int64_t updated_at;          /**< Unix ms, UTC */
     const char *merged_into;     /**< NULL, or the lead this one was merged into (crm_lead_merge);
                                       listings skip a merged-away lead */
+    crm_lead_quality quality;    /**< set on ingest; JSON "ok", "suspect", "junk" */
 } crm_lead;
 
 /** What crm_lead_ingest did with a document. */
@@ -96,6 +111,8 @@ typedef struct crm_ingest_result {
     char reason[96];                   /**< why, in words: "new lead", "duplicate of <id> (same phone)" */
     int score;                         /**< 0..100 when the new lead was scored on ingest (crm_score_enable), else -1 */
     char grade[2];                     /**< "A".."D" when scored, else "" */
+    crm_lead_quality quality;          /**< the document's quality (also for a duplicate, whose
+                                            document is recorded on the existing lead) */
 } crm_ingest_result;
 
 /**
@@ -177,10 +194,11 @@ typedef struct crm_lead_filter {
     int64_t created_from;     /**< created_at >= this (Unix ms); 0 means no bound */
     int64_t created_to;       /**< created_at < this (Unix ms); 0 means no bound */
     size_t limit;             /**< at most this many; 0 means no limit */
+    unsigned int qualities;   /**< bit (1u << quality) per quality wanted; 0 means all (version 2) */
 } crm_lead_filter;
 
-#define CRM_LEAD_FILTER_VERSION 1
-#define CRM_LEAD_FILTER_INIT { CRM_LEAD_FILTER_VERSION, 0, NULL, NULL, 0, 0, 0 }
+#define CRM_LEAD_FILTER_VERSION 2
+#define CRM_LEAD_FILTER_INIT { CRM_LEAD_FILTER_VERSION, 0, NULL, NULL, 0, 0, 0, 0 }
 
 /**
  * Start listing leads, oldest first (created_at, then id), within the
@@ -211,6 +229,15 @@ CRM_EXTERN(const char *) crm_lead_status_name(crm_lead_status status);
  * @return 0, or CRM_EINVALID for an unknown name
  */
 CRM_EXTERN(int) crm_lead_status_parse(crm_lead_status *out, const char *name);
+
+/** The JSON name of a quality ("ok", "suspect", "junk"); "unknown" when out of range. */
+CRM_EXTERN(const char *) crm_lead_quality_name(crm_lead_quality quality);
+
+/**
+ * A quality from its JSON name.
+ * @return 0, or CRM_EINVALID naming the expected values
+ */
+CRM_EXTERN(int) crm_lead_quality_parse(crm_lead_quality *out, const char *name);
 
 /** The name of a purchase timeline ("within_1m", ...), or NULL when out of range. */
 CRM_EXTERN(const char *) crm_purchase_timeline_name(crm_purchase_timeline timeline);

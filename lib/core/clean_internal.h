@@ -28,4 +28,18 @@ char *crm__name_key(const char *name, crm__pinyin *cache);
 /* crm_clean_name() with a pinyin cache (may be NULL). */
 int crm__clean_name(crm_clean_result *r, const char *raw, crm__pinyin *cache);
 
+/* A lead's quality, built field by field from the cleaners' results, so
+ * that crm_clean_lead_json and ingest give the same verdict. Start zeroed;
+ * fold each cleaned field ("phone", "name", "email", "region"), then end.
+ * The flags that count: a test phone makes junk; an invalid, placeholder,
+ * test or virtual value makes suspect; no usable phone, e-mail or WeChat id
+ * makes junk. */
+typedef struct crm__quality {
+    int level; /* crm_lead_quality */
+    bool contact;
+} crm__quality;
+#define CRM__QUALITY_FLAGS (CRM_CLEAN_INVALID | CRM_CLEAN_PLACEHOLDER | CRM_CLEAN_TEST | CRM_CLEAN_VIRTUAL)
+void crm__quality_fold(crm__quality *q, const char *field, const crm_clean_result *r);
+int crm__quality_end(crm__quality *q, bool has_wechat);
+
 #endif

@@ -98,8 +98,25 @@ static int string_field(const char **out, cJSON *doc, const char *name)
     return 0;
 }
 
-/* How much a field's result says about the lead as a whole. */
-enum { QUALITY_OK, QUALITY_SUSPECT, QUALITY_JUNK };
+void crm__quality_fold(crm__quality *q, const char *field, const crm_clean_result *r)
+{
+    bool contact_field = strcmp(field, "phone") == 0 || strcmp(field, "email") == 0;
+    if (contact_field && r->value && !(r->flags & CRM_CLEAN_TEST))
+        q->contact = true;
+    if (strcmp(field, "phone") == 0 && (r->flags & CRM_CLEAN_TEST))
+        q->level = CRM_LEAD_QUALITY_JUNK;
+    else if ((r->flags & CRM__QUALITY_FLAGS) && q->level < CRM_LEAD_QUALITY_SUSPECT)
+        q->level = CRM_LEAD_QUALITY_SUSPECT;
+}
+
+int crm__quality_end(crm__quality *q, bool has_wechat)
+{
+    if (has_wechat)
+        q->contact = true;
+    if (!q->contact)
+        q->level = CRM_LEAD_QUALITY_JUNK;
+    return q->level;
+}
 
 int crm_clean_lead_json(char **out, const char *json)
 {
@@ -113,8 +130,8 @@ int crm_clean_lead_json(char **out, const char *json)
         cJSON_Delete(doc);
         return crm_error_set(CRM_EINVALID, "lead: expected a JSON object");
     }
-    int rc = 0, quality = QUALITY_OK;
-    bool contact = false;
+    int rc = 0;
+    crm__quality quality = {0};
     cJSON *report = cJSON_CreateObject();
     if (!report)
         rc = crm__error_nomem();
@@ -160,26 +177,15 @@ int crm_clean_lead_json(char **out, const char *json)
         } else {
             cJSON_DeleteItemFromObjectCaseSensitive(doc, field);
         }
-        if ((strcmp(field, "phone") == 0 || strcmp(field, "email") == 0) && r.value &&
-            !(r.flags & CRM_CLEAN_TEST))
-            contact = true;
-        if (strcmp(field, "phone") == 0 && (r.flags & CRM_CLEAN_TEST))
-            quality = QUALITY_JUNK;
-        else if ((r.flags & (CRM_CLEAN_INVALID | CRM_CLEAN_PLACEHOLDER | CRM_CLEAN_TEST | CRM_CLEAN_VIRTUAL)) &&
-                 quality < QUALITY_SUSPECT)
-            quality = QUALITY_SUSPECT;
+        crm__quality_fold(&quality, field, &r);
         crm_clean_result_clear(&r);
     }
     if (rc == 0) {
         const char *openid = NULL, *unionid = NULL;
         if ((rc = string_field(&openid, doc, "wechat_openid")) == 0 &&
             (rc = string_field(&unionid, doc, "wechat_unionid")) == 0) {
-            if (openid || unionid)
-                contact = true;
-            if (!contact)
-                quality = QUALITY_JUNK;
-            static const char *const names[] = {"ok", "suspect", "junk"};
-            if (!cJSON_AddStringToObject(report, "quality", names[quality]) ||
+            int level = crm__quality_end(&quality, openid || unionid);
+            if (!cJSON_AddStringToObject(report, "quality", crm_lead_quality_name((crm_lead_quality)level)) ||
                 !cJSON_AddItemToObject(doc, "clean", report))
                 rc = crm__error_nomem();
             else

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clean_internal.h"
 #include "core/core.h"
 
 /* A document larger than this is refused before parsing: a lead is a form,
@@ -48,6 +49,26 @@ int crm_lead_status_parse(crm_lead_status *out, const char *name)
                          "status: unknown status '%.32s' (expected new, assigned, contacted, visited, "
                          "test_drive, ordered, delivered, lost or invalid)",
                          name);
+}
+
+static const char *const quality_names[CRM_LEAD_QUALITY_COUNT] = {"ok", "suspect", "junk"};
+
+const char *crm_lead_quality_name(crm_lead_quality quality)
+{
+    return (unsigned)quality < CRM_LEAD_QUALITY_COUNT ? quality_names[quality] : "unknown";
+}
+
+int crm_lead_quality_parse(crm_lead_quality *out, const char *name)
+{
+    if (!out || !name)
+        return crm_error_set(CRM_EINVALID, "quality: required");
+    for (int i = 0; i < CRM_LEAD_QUALITY_COUNT; i++) {
+        if (strcmp(name, quality_names[i]) == 0) {
+            *out = (crm_lead_quality)i;
+            return 0;
+        }
+    }
+    return crm_error_set(CRM_EINVALID, "quality: unknown quality '%.32s' (expected ok, suspect or junk)", name);
 }
 
 const char *crm_purchase_timeline_name(crm_purchase_timeline timeline)
@@ -102,6 +123,7 @@ static const lead_field lead_fields[] = {
     { "grade", F_SYSTEM, 0, 0 },
     { "customer_id", F_SYSTEM, 0, 0 },
     { "updated_at", F_SYSTEM, 0, 0 },
+    { "quality", F_SYSTEM, 0, 0 },
 };
 #define LEAD_FIELD_COUNT (sizeof lead_fields / sizeof lead_fields[0])
 
@@ -115,6 +137,7 @@ typedef struct lead_input {
     char *attributes; /* cJSON_Print output, freed separately */
     bool has_created_at;
     bool wrote; /* a write reached the storage (crm__tx_end_lean) */
+    cJSON *quality_why; /* when the quality is not ok: field -> reasons, for the event */
 } lead_input;
 
 static char *arena_put(lead_input *in, const char *s, size_t len)
@@ -132,6 +155,7 @@ static void lead_input_free(lead_input *in)
 {
     free(in->arena);
     cJSON_free(in->attributes);
+    cJSON_Delete(in->quality_why);
 }
 
 /* Length of a whitespace character at s (ASCII space, tab, CR, LF, VT, FF,
@@ -521,7 +545,8 @@ static cJSON *lead_to_cjson(const crm_lead *l, bool with_system)
              (l->score < 0 ? cJSON_AddNullToObject(o, "score") != NULL
                            : cJSON_AddNumberToObject(o, "score", l->score) != NULL) &&
              add_text(o, "grade", l->grade, false) && add_text(o, "customer_id", l->customer_id, false) &&
-             add_time(o, "updated_at", l->updated_at) && add_text(o, "merged_into", l->merged_into, false);
+             add_time(o, "updated_at", l->updated_at) && add_text(o, "merged_into", l->merged_into, false) &&
+             add_text(o, "quality", crm_lead_quality_name(l->quality), false);
     }
     if (!ok) {
         cJSON_Delete(o);
@@ -546,6 +571,85 @@ int crm_lead_to_json(char **out, const crm_lead *lead)
         return crm_error_set(CRM_EINVALID, "%s: required", out ? "lead" : "out");
     *out = NULL;
     return print_json(out, lead_to_cjson(lead, true));
+}
+
+/* ---- quality ------------------------------------------------------- */
+
+/* Run the cleaners on the lead's contact fields and judge it as
+ * crm_clean_lead_json would (clean_json.c). The lead keeps its values: the
+ * cleaners only judge here. Fields with a flag that counts against the lead
+ * go into in->quality_why with their reasons. */
+static int assess_quality(crm_db *db, lead_input *in)
+{
+    const crm_lead *l = &in->lead;
+    char region[2 * 64 + 2];
+    snprintf(region, sizeof region, "%s%s%s", l->province ? l->province : "", l->province && l->city ? " " : "",
+             l->city ? l->city : "");
+    const struct {
+        const char *field, *value;
+    } fields[] = {{"phone", l->phone}, {"name", l->name}, {"email", l->email}, {"region", region[0] ? region : NULL}};
+    crm__quality q = {0};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof fields / sizeof fields[0]; i++) {
+        if (!fields[i].value)
+            continue;
+        crm_clean_result r = CRM_CLEAN_RESULT_INIT;
+        if (i == 1) {
+            /* Names go through ICU; the handle keeps the pinyin it met. */
+            if (!db->pinyin && !(db->pinyin = calloc(1, sizeof *db->pinyin)))
+                return crm__error_nomem();
+            rc = crm__clean_name(&r, fields[i].value, db->pinyin);
+        } else {
+            rc = i == 0 ? crm_clean_phone(&r, fields[i].value)
+                 : i == 2 ? crm_clean_email(&r, fields[i].value)
+                          : crm_clean_region(&r, fields[i].value);
+        }
+        if (rc == 0) {
+            crm__quality_fold(&q, fields[i].field, &r);
+            if ((r.flags & CRM__QUALITY_FLAGS) && r.reasons) {
+                if (!in->quality_why && !(in->quality_why = cJSON_CreateObject()))
+                    rc = crm__error_nomem();
+                else if (!cJSON_AddStringToObject(in->quality_why, fields[i].field, r.reasons))
+                    rc = crm__error_nomem();
+            }
+        }
+        crm_clean_result_clear(&r);
+    }
+    if (rc == 0) {
+        in->lead.quality = (crm_lead_quality)crm__quality_end(&q, l->wechat_openid || l->wechat_unionid);
+        if (in->lead.quality == CRM_LEAD_QUALITY_JUNK && !q.contact) {
+            if (!in->quality_why && !(in->quality_why = cJSON_CreateObject()))
+                rc = crm__error_nomem();
+            else if (!cJSON_AddStringToObject(in->quality_why, "contact", "no_usable_contact"))
+                rc = crm__error_nomem();
+        }
+    }
+    return rc;
+}
+
+/* The "lead.created" event's data: the score's (if any) with the quality
+ * and its reasons when the lead is not ok. NULL data stays NULL for a
+ * plain ok lead (most of them: the row is the state). */
+static int created_event_data(char **out, const lead_input *in, const char *scored)
+{
+    *out = NULL;
+    if (in->lead.quality == CRM_LEAD_QUALITY_OK) {
+        if (scored && !(*out = crm__strdup(scored)))
+            return crm__error_nomem();
+        return 0;
+    }
+    cJSON *o = scored ? cJSON_Parse(scored) : cJSON_CreateObject();
+    cJSON *why = in->quality_why ? cJSON_Duplicate(in->quality_why, true) : cJSON_CreateObject();
+    bool attached = false;
+    bool ok = o && why && cJSON_AddStringToObject(o, "quality", crm_lead_quality_name(in->lead.quality)) &&
+              (attached = cJSON_AddItemToObject(o, "quality_reasons", why));
+    if (!ok) {
+        if (!attached)
+            cJSON_Delete(why);
+        cJSON_Delete(o);
+        return crm__error_nomem();
+    }
+    return print_json(out, o);
 }
 
 /* ---- ingest --------------------------------------------------------- */
@@ -653,6 +757,11 @@ static int store_new(crm_db *db, lead_input *in, crm_ingest_result *res)
         in->lead.score = score.score;
         in->lead.grade = score.grade;
     }
+    /* Everything that can fail but the storage comes before the first write
+     * (crm__tx_end_lean). */
+    char *event_data = NULL;
+    if (rc == 0)
+        rc = created_event_data(&event_data, in, scored);
     crm_backend *b = db->backend;
     in->wrote = rc == 0;
     if (rc == 0)
@@ -664,18 +773,21 @@ static int store_new(crm_db *db, lead_input *in, crm_ingest_result *res)
      * would double the storage and leave personal data behind where an
      * erasure must reach it. */
     if (rc == 0)
-        rc = crm__event_append(db, "lead.created", "lead", id, in->lead.dealer_id, scored);
+        rc = crm__event_append(db, "lead.created", "lead", id, in->lead.dealer_id, event_data);
+    free(event_data);
     if (rc == 0) {
         res->outcome = CRM_INGEST_CREATED;
         memcpy(res->id, id, sizeof res->id);
         res->duplicate_of[0] = '\0';
+        int n = scored ? snprintf(res->reason, sizeof res->reason, "new lead; scored %d (%s)", score.score,
+                                  score.grade)
+                       : snprintf(res->reason, sizeof res->reason, "new lead");
         if (scored) {
             res->score = score.score;
             memcpy(res->grade, score.grade, sizeof res->grade);
-            snprintf(res->reason, sizeof res->reason, "new lead; scored %d (%s)", score.score, score.grade);
-        } else {
-            snprintf(res->reason, sizeof res->reason, "new lead");
         }
+        if (in->lead.quality != CRM_LEAD_QUALITY_OK && n > 0 && (size_t)n < sizeof res->reason)
+            snprintf(res->reason + n, sizeof res->reason - (size_t)n, "; %s", crm_lead_quality_name(in->lead.quality));
     }
     cJSON_free(scored);
     in->lead.id = NULL;
@@ -742,6 +854,8 @@ int crm_lead_ingest_n(crm_ingest_result *result, crm_db *db, const char *json, s
             rc = crm_error_set(CRM_EPERM, "lead.dealer_id: outside this handle's scope (dealer %s)",
                                db->scope.dealer_id);
     }
+    if (rc == 0)
+        rc = assess_quality(db, &in);
     if (rc) {
         lead_input_free(&in);
         return rc;
@@ -765,6 +879,8 @@ int crm_lead_ingest_n(crm_ingest_result *result, crm_db *db, const char *json, s
     if (rc) {
         memset(res, 0, sizeof *res);
         res->score = -1;
+    } else {
+        res->quality = in.lead.quality;
     }
     lead_input_free(&in);
     return rc;
@@ -848,11 +964,19 @@ int crm_lead_iter_new(crm_iter **out, crm_db *db, const crm_lead_filter *filter)
     if (filter) {
         if (filter->version < 1 || filter->version > CRM_LEAD_FILTER_VERSION)
             return crm_error_set(CRM_EINVALID, "filter.version: %u is not supported", filter->version);
-        f = *filter;
+        /* A version 1 filter ends before qualities: copy only what it has. */
+        memcpy(&f, filter, filter->version >= 2 ? sizeof f : offsetof(crm_lead_filter, qualities));
+        f.version = CRM_LEAD_FILTER_VERSION;
     }
     if (f.statuses >> CRM_LEAD_STATUS_COUNT)
         return crm_error_set(CRM_EINVALID, "filter.statuses: bits above %d name no status",
                              CRM_LEAD_STATUS_COUNT - 1);
+    if (f.qualities >> CRM_LEAD_QUALITY_COUNT)
+        return crm_error_set(CRM_EINVALID, "filter.qualities: bits above %d name no quality",
+                             CRM_LEAD_QUALITY_COUNT - 1);
+    if (f.qualities && db->backend->version < CRM_BACKEND_VERSION_QUALITY)
+        return crm_error_set(CRM_ESTORAGE, "backend %s: no lead quality (version %u < %d)", db->backend->name,
+                             db->backend->version, CRM_BACKEND_VERSION_QUALITY);
     if (f.created_from < 0 || f.created_to < 0)
         return crm_error_set(CRM_EINVALID, "filter.created_%s: must not be negative", f.created_from < 0 ? "from" : "to");
     if (f.created_from && f.created_to && f.created_from >= f.created_to)

@@ -67,6 +67,7 @@ static crm_lead make_lead(int n, const char *dealer, int64_t created)
         .attributes = "{\"budget_wan\":25}",
         .created_at = created,
         .updated_at = created + 1,
+        .quality = (crm_lead_quality)(n % CRM_LEAD_QUALITY_COUNT),
     };
     return l;
 }
@@ -104,6 +105,7 @@ static void assert_lead_equal(const crm_lead *a, const crm_lead *b)
     assert_int_equal(a->created_at, b->created_at);
     assert_int_equal(a->updated_at, b->updated_at);
     assert_str_or_null(a->merged_into, b->merged_into);
+    assert_int_equal(a->quality, b->quality);
 }
 
 static const crm_scope everything = { NULL };
@@ -156,6 +158,7 @@ static void lead_update_replaces(void **state)
     l.owner_id = NULL;
     l.score = 12;
     l.updated_at = T0 + DAY;
+    l.quality = CRM_LEAD_QUALITY_SUSPECT;
     assert_int_equal(b->lead_update(b, &l), 0);
     crm_lead out;
     assert_int_equal(b->lead_get(b, &everything, l.id, &out), 0);
@@ -250,6 +253,14 @@ static void lead_scan_filters_and_orders(void **state)
     f.limit = 3;
     assert_int_equal(scan_count(b, &everything, &f, NULL), 3);
     assert_int_equal(scan_count(b, &everything, NULL, NULL), 40);
+    /* Qualities: lead i is i % 3 (make_lead): 14 ok, 13 suspect, 13 junk. */
+    f = (crm_lead_filter)CRM_LEAD_FILTER_INIT;
+    f.qualities = 1u << CRM_LEAD_QUALITY_JUNK;
+    assert_int_equal(scan_count(b, &everything, &f, NULL), 13);
+    f.qualities |= 1u << CRM_LEAD_QUALITY_OK;
+    assert_int_equal(scan_count(b, &everything, &f, NULL), 27);
+    f.statuses = 1u << CRM_LEAD_CONTACTED; /* 0, 5, ..., 35: qualities 0 2 1 0 2 1 0 2 */
+    assert_int_equal(scan_count(b, &everything, &f, NULL), 6);
 }
 
 static void lead_scan_streams_many(void **state)

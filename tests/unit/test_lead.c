@@ -40,10 +40,14 @@ static void ingest_normalises_fields(void **state)
                                      "\"created_at\":\"2025-12-31T16:00:00+08:00\"}"),
                      0);
     assert_int_equal(r.outcome, CRM_INGEST_CREATED);
-    assert_string_equal(r.reason, "new lead");
+    /* 138 1234 5678 is the classic made-up number: the phone cleaner calls
+     * it a test number, so the lead is junk (it is still stored). */
+    assert_string_equal(r.reason, "new lead; junk");
+    assert_int_equal(r.quality, CRM_LEAD_QUALITY_JUNK);
     assert_string_equal(r.duplicate_of, "");
     crm_lead *l = get(db, r.id);
     assert_string_equal(l->id, r.id);
+    assert_int_equal(l->quality, CRM_LEAD_QUALITY_JUNK);
     assert_string_equal(l->channel, "wechat_mp");
     assert_string_equal(l->name, "张伟");
     assert_string_equal(l->phone, "13812345678");
@@ -279,7 +283,7 @@ static void get_json_has_every_field(void **state)
              "\"dealer_id\":null,\"owner_id\":null,\"model\":null,\"purchase_timeline\":\"unknown\","
              "\"test_drive\":false,\"attributes\":{\"a\":[1,2]},\"created_at\":\"2026-01-01T00:00:00.000Z\","
              "\"status\":\"new\",\"score\":null,\"grade\":null,\"customer_id\":null,"
-             "\"updated_at\":\"2026-01-01T00:00:00.000Z\",\"merged_into\":null}",
+             "\"updated_at\":\"2026-01-01T00:00:00.000Z\",\"merged_into\":null,\"quality\":\"ok\"}",
              r.id);
     assert_string_equal(json, want);
     crm_free(json);
@@ -354,17 +358,17 @@ static void list_filters(void **state)
         size_t want;
     } cases[] = {
         { CRM_LEAD_FILTER_INIT, 30 },
-        { { CRM_LEAD_FILTER_VERSION, 0, "D1", NULL, 0, 0, 0 }, 15 },
-        { { CRM_LEAD_FILTER_VERSION, 0, NULL, "douyin", 0, 0, 0 }, 10 },
-        { { CRM_LEAD_FILTER_VERSION, 0, "D1", "douyin", 0, 0, 0 }, 5 },
-        { { CRM_LEAD_FILTER_VERSION, 0, NULL, NULL, T0 + 10 * DAY, 0, 0 }, 20 },
-        { { CRM_LEAD_FILTER_VERSION, 0, NULL, NULL, T0 + 10 * DAY, T0 + 20 * DAY, 0 }, 10 },
-        { { CRM_LEAD_FILTER_VERSION, 0, NULL, NULL, 0, T0 + 5 * DAY, 0 }, 5 },
-        { { CRM_LEAD_FILTER_VERSION, 1u << CRM_LEAD_NEW, NULL, NULL, 0, 0, 0 }, 30 },
-        { { CRM_LEAD_FILTER_VERSION, 1u << CRM_LEAD_LOST, NULL, NULL, 0, 0, 0 }, 0 },
-        { { CRM_LEAD_FILTER_VERSION, (1u << CRM_LEAD_LOST) | (1u << CRM_LEAD_NEW), NULL, NULL, 0, 0, 0 }, 30 },
-        { { CRM_LEAD_FILTER_VERSION, 0, NULL, NULL, 0, 0, 7 }, 7 },
-        { { CRM_LEAD_FILTER_VERSION, 0, NULL, "nowhere", 0, 0, 0 }, 0 },
+        { { CRM_LEAD_FILTER_VERSION, 0, "D1", NULL, 0, 0, 0, 0 }, 15 },
+        { { CRM_LEAD_FILTER_VERSION, 0, NULL, "douyin", 0, 0, 0, 0 }, 10 },
+        { { CRM_LEAD_FILTER_VERSION, 0, "D1", "douyin", 0, 0, 0, 0 }, 5 },
+        { { CRM_LEAD_FILTER_VERSION, 0, NULL, NULL, T0 + 10 * DAY, 0, 0, 0 }, 20 },
+        { { CRM_LEAD_FILTER_VERSION, 0, NULL, NULL, T0 + 10 * DAY, T0 + 20 * DAY, 0, 0 }, 10 },
+        { { CRM_LEAD_FILTER_VERSION, 0, NULL, NULL, 0, T0 + 5 * DAY, 0, 0 }, 5 },
+        { { CRM_LEAD_FILTER_VERSION, 1u << CRM_LEAD_NEW, NULL, NULL, 0, 0, 0, 0 }, 30 },
+        { { CRM_LEAD_FILTER_VERSION, 1u << CRM_LEAD_LOST, NULL, NULL, 0, 0, 0, 0 }, 0 },
+        { { CRM_LEAD_FILTER_VERSION, (1u << CRM_LEAD_LOST) | (1u << CRM_LEAD_NEW), NULL, NULL, 0, 0, 0, 0 }, 30 },
+        { { CRM_LEAD_FILTER_VERSION, 0, NULL, NULL, 0, 0, 7, 0 }, 7 },
+        { { CRM_LEAD_FILTER_VERSION, 0, NULL, "nowhere", 0, 0, 0, 0 }, 0 },
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         crm_iter *it;
@@ -474,6 +478,118 @@ static void status_and_timeline_names(void **state)
     assert_null(crm_purchase_timeline_name((crm_purchase_timeline)9));
 }
 
+/* The data of a lead's first event ("lead.created"), copied; NULL when none. */
+static char *created_event_data(crm_db *db, const char *id)
+{
+    crm_iter *it;
+    const crm_event *e;
+    assert_int_equal(crm_event_iter_new(&it, db, id), 0);
+    assert_int_equal(crm_event_next(&e, it), 0);
+    assert_string_equal(e->kind, "lead.created");
+    char *data = e->data ? strdup(e->data) : NULL;
+    crm_iter_free(it);
+    return data;
+}
+
+static void ingest_judges_quality(void **state)
+{
+    crm_db *db = *state;
+    const struct {
+        const char *doc;
+        crm_lead_quality want;
+        const char *why; /* in the lead.created event, or NULL for none */
+    } cases[] = {
+        {"{\"channel\":\"website\",\"name\":\"张伟\",\"phone\":\"13912345670\",\"province\":\"上海\",\"city\":\"上海市\"}",
+         CRM_LEAD_QUALITY_OK, NULL},
+        /* A test number is junk, whatever else the lead has. */
+        {"{\"channel\":\"douyin\",\"name\":\"李娜\",\"phone\":\"13800138000\",\"wechat_openid\":\"oX1\"}",
+         CRM_LEAD_QUALITY_JUNK, "{\"quality\":\"junk\",\"quality_reasons\":{\"phone\":\"test_number\"}}"},
+        /* No usable contact: a test e-mail is all there is. */
+        {"{\"channel\":\"website\",\"email\":\"test@example.com\"}", CRM_LEAD_QUALITY_JUNK,
+         "{\"quality\":\"junk\",\"quality_reasons\":{\"email\":\"test_address\",\"contact\":\"no_usable_contact\"}}"},
+        {"{\"channel\":\"website\",\"name\":\"测试\",\"phone\":\"13912345671\"}", CRM_LEAD_QUALITY_SUSPECT,
+         "{\"quality\":\"suspect\",\"quality_reasons\":{\"name\":\"placeholder\"}}"},
+        {"{\"channel\":\"app\",\"phone\":\"17012345679\"}", CRM_LEAD_QUALITY_SUSPECT,
+         "{\"quality\":\"suspect\",\"quality_reasons\":{\"phone\":\"virtual_segment\"}}"},
+        {"{\"channel\":\"app\",\"phone\":\"13912345672\",\"city\":\"火星\"}", CRM_LEAD_QUALITY_SUSPECT,
+         "{\"quality\":\"suspect\",\"quality_reasons\":{\"region\":\"unknown_region\"}}"},
+    };
+    char ids[6][CRM_ID_LEN + 1];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        crm_ingest_result r;
+        assert_int_equal(crm_lead_ingest(&r, db, cases[i].doc), 0);
+        assert_int_equal(r.outcome, CRM_INGEST_CREATED);
+        assert_int_equal(r.quality, cases[i].want);
+        strcpy(ids[i], r.id);
+        crm_lead *l = get(db, r.id);
+        assert_int_equal(l->quality, cases[i].want);
+        crm_lead_free(l);
+        char *data = created_event_data(db, r.id);
+        if (cases[i].why)
+            assert_string_equal(data, cases[i].why);
+        else
+            assert_null(data);
+        free(data);
+        char *json = NULL;
+        assert_int_equal(crm_lead_get_json(&json, db, r.id), 0);
+        char want[40];
+        snprintf(want, sizeof want, "\"quality\":\"%s\"", crm_lead_quality_name(cases[i].want));
+        assert_non_null(strstr(json, want));
+        crm_free(json);
+    }
+    /* A duplicate reports its document's quality; the existing lead keeps its own. */
+    crm_ingest_result d;
+    assert_int_equal(crm_lead_ingest(&d, db, "{\"channel\":\"dcc\",\"name\":\"测试\",\"phone\":\"13912345670\"}"), 0);
+    assert_int_equal(d.outcome, CRM_INGEST_DUPLICATE);
+    assert_int_equal(d.quality, CRM_LEAD_QUALITY_SUSPECT);
+    crm_lead *first = get(db, ids[0]);
+    assert_int_equal(first->quality, CRM_LEAD_QUALITY_OK);
+    crm_lead_free(first);
+
+    /* Lists filter on it. */
+    crm_lead_filter f = CRM_LEAD_FILTER_INIT;
+    f.qualities = 1u << CRM_LEAD_QUALITY_SUSPECT;
+    crm_iter *it;
+    const crm_lead *l;
+    size_t n = 0;
+    assert_int_equal(crm_lead_iter_new(&it, db, &f), 0);
+    while (crm_lead_next(&l, it) == 0) {
+        assert_int_equal(l->quality, CRM_LEAD_QUALITY_SUSPECT);
+        n++;
+    }
+    crm_iter_free(it);
+    assert_int_equal(n, 3);
+    f.qualities = 1u << 3;
+    assert_crm_error(crm_lead_iter_new(&it, db, &f), CRM_EINVALID, "filter.qualities: bits above 2");
+    /* A caller built against the version 1 filter passes the smaller struct. */
+    struct {
+        unsigned int version, statuses;
+        const char *dealer_id, *channel;
+        int64_t created_from, created_to;
+        size_t limit;
+    } v1 = {1, 0, NULL, "app", 0, 0, 0};
+    n = 0;
+    assert_int_equal(crm_lead_iter_new(&it, db, (const crm_lead_filter *)(void *)&v1), 0);
+    while (crm_lead_next(&l, it) == 0)
+        n++;
+    crm_iter_free(it);
+    assert_int_equal(n, 2);
+    /* A document cannot set it. */
+    assert_crm_error(crm_lead_ingest(NULL, db, "{\"channel\":\"app\",\"phone\":\"13912345673\",\"quality\":\"ok\"}"),
+                     CRM_EINVALID, "lead.quality: set by the library");
+}
+
+static void quality_names(void **state)
+{
+    (void)state;
+    crm_lead_quality q;
+    assert_int_equal(crm_lead_quality_parse(&q, "junk"), 0);
+    assert_int_equal(q, CRM_LEAD_QUALITY_JUNK);
+    assert_string_equal(crm_lead_quality_name(CRM_LEAD_QUALITY_SUSPECT), "suspect");
+    assert_string_equal(crm_lead_quality_name((crm_lead_quality)7), "unknown");
+    assert_crm_error(crm_lead_quality_parse(&q, "bad"), CRM_EINVALID, "quality: unknown quality 'bad'");
+}
+
 #define DB_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup_memory, test_teardown_db)
 
 int main(void)
@@ -494,6 +610,8 @@ int main(void)
         DB_TEST(iterators_stream_while_writing),
         cmocka_unit_test(iterators_end_when_the_database_closes),
         cmocka_unit_test(status_and_timeline_names),
+        DB_TEST(ingest_judges_quality),
+        cmocka_unit_test(quality_names),
     };
     return cmocka_run_group_tests_name("lead", tests, NULL, NULL);
 }

@@ -41,7 +41,7 @@ extern "C" {
 #endif
 
 /** The version of struct crm_backend that this header declares. */
-#define CRM_BACKEND_VERSION 6
+#define CRM_BACKEND_VERSION 7
 
 /** The version that added each later part of the struct. */
 #define CRM_BACKEND_VERSION_WORKORDERS 2 /**< work orders, comments, events by kind */
@@ -49,6 +49,7 @@ extern "C" {
 #define CRM_BACKEND_VERSION_MATCHING 4   /**< the review queue of possible duplicates */
 #define CRM_BACKEND_VERSION_SCORING 5    /**< scoring models, lead stages (lifecycle) */
 #define CRM_BACKEND_VERSION_MERGE 6      /**< lead merges, match keys per record, merged_into and merge_id */
+#define CRM_BACKEND_VERSION_QUALITY 7    /**< crm_lead.quality stored, and lead_scan filters on filter->qualities */
 
 /** What a read or a list may see. */
 typedef struct crm_scope {

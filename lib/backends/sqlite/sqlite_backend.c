@@ -100,7 +100,7 @@ enum stmt_id {
 #define LEAD_COLUMNS                                                                          \
     "id, channel, campaign, name, phone, email, wechat_openid, wechat_unionid, province, city, " \
     "dealer_id, owner_id, model, purchase_timeline, test_drive, status, score, grade, "         \
-    "customer_id, attributes, created_at, updated_at, merged_into"
+    "customer_id, attributes, created_at, updated_at, merged_into, quality"
 
 #define STAGE_COLUMNS "lead_id, seq, status, entered_at, dealer_id, owner_id, actor, reason"
 #define MODEL_COLUMNS "id, name, version, kind, trained_at, saved_at, auc, features, body"
@@ -132,12 +132,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_RELEASE] = "RELEASE crm",
     [ST_ROLLBACK_TO] = "ROLLBACK TO crm",
     [ST_LEAD_INSERT] = ("INSERT INTO lead (" LEAD_COLUMNS ") VALUES "
-                        "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)"),
+                        "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24)"),
     [ST_LEAD_UPDATE] = ("UPDATE lead SET channel=?2, campaign=?3, name=?4, phone=?5, email=?6, "
                        "wechat_openid=?7, wechat_unionid=?8, province=?9, city=?10, dealer_id=?11, "
                        "owner_id=?12, model=?13, purchase_timeline=?14, test_drive=?15, status=?16, "
                        "score=?17, grade=?18, customer_id=?19, attributes=?20, created_at=?21, "
-                       "updated_at=?22, merged_into=?23 WHERE id=?1"),
+                       "updated_at=?22, merged_into=?23, quality=?24 WHERE id=?1"),
     [ST_LEAD_GET] = "SELECT " LEAD_COLUMNS " FROM lead WHERE id=?1",
     [ST_LEAD_GET_SCOPED] = "SELECT " LEAD_COLUMNS " FROM lead WHERE id=?1 AND dealer_id=?2",
     [ST_KEY_PUT] = "INSERT OR IGNORE INTO match_key (h, entity) VALUES (?1, ?2)",
@@ -390,6 +390,7 @@ static void bind_lead(sqlite3_stmt *st, const crm_lead *l)
     sqlite3_bind_int64(st, 21, l->created_at);
     sqlite3_bind_int64(st, 22, l->updated_at);
     bind_text(st, 23, l->merged_into);
+    sqlite3_bind_int(st, 24, (int)l->quality);
 }
 
 static int sb_lead_write(crm_backend *b, const crm_lead *lead, enum stmt_id id)
@@ -445,6 +446,7 @@ static void read_lead_row(sqlite3_stmt *st, crm_lead *l)
     l->created_at = sqlite3_column_int64(st, 20);
     l->updated_at = sqlite3_column_int64(st, 21);
     l->merged_into = col_text(st, 22);
+    l->quality = (crm_lead_quality)sqlite3_column_int(st, 23);
 }
 
 /* Copy every string of *l into the backend's row buffer and repoint *l at
@@ -823,6 +825,8 @@ static int sb_lead_scan(crm_backend *b, const crm_scope *scope, const crm_lead_f
         n += (size_t)snprintf(sql + n, sizeof sql - n, " AND created_at < ?5");
     if (f && f->statuses)
         n += (size_t)snprintf(sql + n, sizeof sql - n, " AND ((?6 >> status) & 1)");
+    if (f && f->qualities)
+        n += (size_t)snprintf(sql + n, sizeof sql - n, " AND ((?8 >> quality) & 1)");
     n += (size_t)snprintf(sql + n, sizeof sql - n, " ORDER BY created_at, id");
     if (f && f->limit)
         snprintf(sql + n, sizeof sql - n, " LIMIT ?7");
@@ -844,6 +848,8 @@ static int sb_lead_scan(crm_backend *b, const crm_scope *scope, const crm_lead_f
             sqlite3_bind_int64(si->st, 5, f->created_to);
         if (f->statuses)
             sqlite3_bind_int64(si->st, 6, (sqlite3_int64)f->statuses);
+        if (f->qualities)
+            sqlite3_bind_int64(si->st, 8, (sqlite3_int64)f->qualities);
         if (f->limit)
             sqlite3_bind_int64(si->st, 7, f->limit > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)f->limit);
     }
