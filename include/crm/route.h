@@ -13,6 +13,9 @@
  *    {"id": "D9", "regions": ["*"], ...}]}
  * @endcode
  *
+ * A junk lead (crm_lead_quality) is not routed: it would spend a dealer's
+ * capacity on nobody; "route_junk": true routes it like any other.
+ *
  * For each lead it decides, in this order: territory (dealers whose regions
  * hold the lead's province or city; "*" dealers when none does), existing
  * relationship (a lead that already names a dealer of the territory stays
@@ -70,7 +73,7 @@ CRM_EXTERN(void) crm_router_free(crm_router *router);
  * @param[in]  lead   the lead
  * @param[in]  now    the time (Unix ms): the day, and the working hours
  * @return 0, or CRM_ECONFLICT when no dealer of the territory has room left
- *         today (nothing is counted)
+ *         today, or the lead is junk (nothing is counted)
  */
 CRM_EXTERN(int) crm_router_route(crm_route_result *out, crm_router *router, const crm_lead *lead, int64_t now);
 
@@ -87,7 +90,7 @@ CRM_EXTERN(int) crm_router_count(const crm_router *router, const char *dealer_id
  * The first call of a day counts in that day's stored assignments.
  *
  * @param[out] out the decision; may be NULL
- * @return 0, CRM_ECONFLICT (no room, or the lead is not new), CRM_ENOTFOUND,
+ * @return 0, CRM_ECONFLICT (no room, the lead is not new, or it is junk), CRM_ENOTFOUND,
  *         errors of storage; when the assignment fails nothing is counted
  */
 CRM_EXTERN(int) crm_lead_route(crm_route_result *out, crm_db *db, crm_router *router, const char *id);

@@ -638,7 +638,7 @@ char *crm__name_key(const char *name, crm__pinyin *cache)
     return key.data;
 }
 
-int crm__clean_name(crm_clean_result *r, const char *raw, crm__pinyin *cache)
+static int clean_name(crm_clean_result *r, const char *raw, crm__pinyin *cache, bool with_key)
 {
     cleaning c;
     char *own = NULL, *s = NULL;
@@ -671,8 +671,7 @@ int crm__clean_name(crm_clean_result *r, const char *raw, crm__pinyin *cache)
             goto done;
         }
     }
-    r->key = crm__name_key(s, cache);
-    if (!r->key) {
+    if (with_key && !(r->key = crm__name_key(s, cache))) {
         rc = crm__error_nomem();
         goto done;
     }
@@ -683,6 +682,16 @@ done:
     rc = finish(&c, NULL, rc);
     free(own);
     return rc;
+}
+
+int crm__clean_name(crm_clean_result *r, const char *raw, crm__pinyin *cache)
+{
+    return clean_name(r, raw, cache, true);
+}
+
+int crm__judge_name(crm_clean_result *r, const char *raw)
+{
+    return clean_name(r, raw, NULL, false);
 }
 
 int crm_clean_name(crm_clean_result *r, const char *raw)

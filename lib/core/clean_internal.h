@@ -27,6 +27,9 @@ typedef struct crm__pinyin {
 char *crm__name_key(const char *name, crm__pinyin *cache);
 /* crm_clean_name() with a pinyin cache (may be NULL). */
 int crm__clean_name(crm_clean_result *r, const char *raw, crm__pinyin *cache);
+/* crm_clean_name() without the pinyin key (the costly part): the value,
+ * salutation, flags and reasons, for judging a lead's quality. */
+int crm__judge_name(crm_clean_result *r, const char *raw);
 
 /* A lead's quality, built field by field from the cleaners' results, so
  * that crm_clean_lead_json and ingest give the same verdict. Start zeroed;

@@ -28,8 +28,6 @@ struct crm_db {
     size_t match_nkinds;
     /* Scoring on ingest (crm_score_enable); NULL when off. */
     crm_model *score_model;
-    /* Pinyin met by the quality check on ingest (lead.c); NULL until then. */
-    struct crm__pinyin *pinyin;
 };
 
 typedef enum crm_iter_kind { CRM_ITER_LEAD, CRM_ITER_EVENT, CRM_ITER_WORKORDER, CRM_ITER_WO_COMMENT } crm_iter_kind;

@@ -152,7 +152,6 @@ void crm_db_close(crm_db *db)
     db->backend->free(db->backend); /* rolls back an open transaction */
     crm__lead_match_free(db);
     crm_model_free(db->score_model);
-    free(db->pinyin);
     free((char *)db->scope.dealer_id);
     free(db->actor);
     free(db);

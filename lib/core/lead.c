@@ -579,7 +579,7 @@ int crm_lead_to_json(char **out, const crm_lead *lead)
  * crm_clean_lead_json would (clean_json.c). The lead keeps its values: the
  * cleaners only judge here. Fields with a flag that counts against the lead
  * go into in->quality_why with their reasons. */
-static int assess_quality(crm_db *db, lead_input *in)
+static int assess_quality(lead_input *in)
 {
     const crm_lead *l = &in->lead;
     char region[2 * 64 + 2];
@@ -594,16 +594,10 @@ static int assess_quality(crm_db *db, lead_input *in)
         if (!fields[i].value)
             continue;
         crm_clean_result r = CRM_CLEAN_RESULT_INIT;
-        if (i == 1) {
-            /* Names go through ICU; the handle keeps the pinyin it met. */
-            if (!db->pinyin && !(db->pinyin = calloc(1, sizeof *db->pinyin)))
-                return crm__error_nomem();
-            rc = crm__clean_name(&r, fields[i].value, db->pinyin);
-        } else {
-            rc = i == 0 ? crm_clean_phone(&r, fields[i].value)
-                 : i == 2 ? crm_clean_email(&r, fields[i].value)
-                          : crm_clean_region(&r, fields[i].value);
-        }
+        rc = i == 0   ? crm_clean_phone(&r, fields[i].value)
+             : i == 1 ? crm__judge_name(&r, fields[i].value) /* no pinyin key: only the verdict counts */
+             : i == 2 ? crm_clean_email(&r, fields[i].value)
+                      : crm_clean_region(&r, fields[i].value);
         if (rc == 0) {
             crm__quality_fold(&q, fields[i].field, &r);
             if ((r.flags & CRM__QUALITY_FLAGS) && r.reasons) {
@@ -855,7 +849,7 @@ int crm_lead_ingest_n(crm_ingest_result *result, crm_db *db, const char *json, s
                                db->scope.dealer_id);
     }
     if (rc == 0)
-        rc = assess_quality(db, &in);
+        rc = assess_quality(&in);
     if (rc) {
         lead_input_free(&in);
         return rc;

@@ -44,6 +44,7 @@ struct crm_router {
     size_t n_dealers;
     int tz_offset_minutes;
     double a_min_conversion; /* < 0: not score-aware */
+    bool route_junk;         /* route junk leads too (default: refuse them) */
     int64_t day;             /* the day the counts are for */
     int64_t loaded_day;      /* the day whose stored assignments were counted in */
 };
@@ -186,6 +187,7 @@ int crm_router_new(crm_router **out, const char *json)
     const cJSON *dealers = cJSON_GetObjectItemCaseSensitive(doc, "dealers");
     const cJSON *tz = cJSON_GetObjectItemCaseSensitive(doc, "tz_offset_minutes");
     const cJSON *amin = cJSON_GetObjectItemCaseSensitive(doc, "a_grade_min_conversion");
+    const cJSON *junk = cJSON_GetObjectItemCaseSensitive(doc, "route_junk");
     int n = cJSON_GetArraySize(dealers);
     if (rc == 0 && (!cJSON_IsArray(dealers) || n < 1 || n > ROUTE_MAX_DEALERS))
         rc = crm_error_set(CRM_EINVALID, "dealers: expected an array of 1 to %d dealers", ROUTE_MAX_DEALERS);
@@ -194,17 +196,21 @@ int crm_router_new(crm_router **out, const char *json)
         rc = crm_error_set(CRM_EINVALID, "tz_offset_minutes: expected an integer from -840 to 840");
     if (rc == 0 && amin && (!cJSON_IsNumber(amin) || !(amin->valuedouble >= 0 && amin->valuedouble <= 1)))
         rc = crm_error_set(CRM_EINVALID, "a_grade_min_conversion: expected a number from 0 to 1");
+    if (rc == 0 && junk && !cJSON_IsBool(junk))
+        rc = crm_error_set(CRM_EINVALID, "route_junk: expected true or false");
     for (const cJSON *it = rc == 0 ? doc->child : NULL; it && rc == 0; it = it->next)
         if (strcmp(it->string, "dealers") && strcmp(it->string, "tz_offset_minutes") &&
-            strcmp(it->string, "a_grade_min_conversion"))
+            strcmp(it->string, "a_grade_min_conversion") && strcmp(it->string, "route_junk"))
             rc = crm_error_set(CRM_EINVALID,
-                               "%.64s: unknown member (expected dealers, tz_offset_minutes, a_grade_min_conversion)",
+                               "%.64s: unknown member (expected dealers, tz_offset_minutes, a_grade_min_conversion, "
+                               "route_junk)",
                                it->string);
     if (rc == 0 && !(r->dealers = calloc((size_t)n, sizeof *r->dealers)))
         rc = crm__error_nomem();
     if (rc == 0) {
         r->tz_offset_minutes = tz ? (int)tz->valuedouble : 0;
         r->a_min_conversion = amin ? amin->valuedouble : -1;
+        r->route_junk = cJSON_IsTrue(junk);
         r->day = INT64_MIN;
         r->loaded_day = INT64_MIN;
         for (const cJSON *o = dealers->child; o && rc == 0; o = o->next) {
@@ -390,6 +396,10 @@ static int route(crm_route_result *out, crm_router *r, const crm_lead *l, int64_
     if (!out || !r || !l)
         return crm_error_set(CRM_EINVALID, "%s: required", !out ? "out" : !r ? "router" : "lead");
     memset(out, 0, sizeof *out);
+    /* A junk lead (a test number, no usable contact) would spend a dealer's
+     * capacity on nobody. */
+    if (l->quality == CRM_LEAD_QUALITY_JUNK && !r->route_junk)
+        return crm_error_set(CRM_ECONFLICT, "lead: junk (quality), not routed (\"route_junk\": true routes it)");
     int64_t local = now + (int64_t)r->tz_offset_minutes * 60000;
     int64_t day = day_of(r, now);
     int minute = (int)((local - day * MS_PER_DAY) / 60000);

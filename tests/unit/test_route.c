@@ -243,9 +243,44 @@ static void overdue_leads_are_recycled_and_routed_again(void **state)
     crm_db_close(db);
 }
 
+static void junk_leads_are_not_routed(void **state)
+{
+    (void)state;
+    crm_db *db;
+    assert_int_equal(crm_db_open(&db, ":memory:", NULL), 0);
+    crm_db_set_time(db, T0 + 2 * HOUR);
+#define JUNK_RULES(extra) "{\"dealers\":[{\"id\":\"D1\",\"regions\":[\"上海\"],\"capacity\":5}]" extra "}"
+    char doc[256];
+    snprintf(doc, sizeof doc, "%s", JUNK_RULES(""));
+    crm_router *r = router(doc);
+    crm_ingest_result junk, good;
+    assert_int_equal(crm_lead_ingest(&junk, db, "{\"channel\":\"douyin\",\"phone\":\"13800138000\",\"province\":\"上海\"}"), 0);
+    assert_int_equal(junk.quality, CRM_LEAD_QUALITY_JUNK);
+    assert_int_equal(crm_lead_ingest(&good, db, "{\"channel\":\"douyin\",\"phone\":\"13912345670\",\"province\":\"上海\"}"), 0);
+    crm_route_result res;
+    assert_crm_error(crm_lead_route(&res, db, r, junk.id), CRM_ECONFLICT, "lead: junk (quality), not routed");
+    assert_int_equal(crm_router_count(r, "D1", NULL), 0); /* no capacity spent */
+    crm_lead *l;
+    assert_int_equal(crm_lead_get(&l, db, junk.id), 0);
+    assert_int_equal(l->status, CRM_LEAD_NEW);
+    crm_lead_free(l);
+    assert_int_equal(crm_lead_route(&res, db, r, good.id), 0);
+    crm_router_free(r);
+    /* Asked for, junk is routed like any other lead. */
+    snprintf(doc, sizeof doc, "%s", JUNK_RULES(",\"route_junk\":true"));
+    r = router(doc);
+    assert_int_equal(crm_lead_route(&res, db, r, junk.id), 0);
+    assert_string_equal(res.dealer_id, "D1");
+    crm_router_free(r);
+    snprintf(doc, sizeof doc, "%s", JUNK_RULES(",\"route_junk\":1"));
+    assert_crm_error(crm_router_new(&r, doc), CRM_EINVALID, "route_junk: expected true or false");
+    crm_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(junk_leads_are_not_routed),
         cmocka_unit_test(capacity_is_exact_over_100k_leads),
         cmocka_unit_test(each_rule_and_its_reason),
         cmocka_unit_test(bad_rules_name_the_path),
