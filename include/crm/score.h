@@ -41,7 +41,7 @@ typedef enum crm_model_kind {
 } crm_model_kind;
 
 /** The most reasons a crm_score carries. */
-#define CRM_SCORE_MAX_REASONS 32
+#define CRM_SCORE_MAX_REASONS 40
 
 /**
  * One reason behind a score. The strings are borrowed from the model and

@@ -14,12 +14,14 @@
 
 #define RULE_KEYS_MAX 64 /* channels per group */
 /* Engagement kinds: one reason each, and with a channel, nine fields,
- * four intents, recency and five caps they fill CRM_SCORE_MAX_REASONS. */
+ * four intents, recency, quality and five caps they stay within
+ * CRM_SCORE_MAX_REASONS (33 of 40), so every contribution is a reason. */
 #define ENGAGEMENT_KINDS_MAX 12
 #define MS_PER_DAY 86400000.0
 
-enum { G_CHANNEL, G_COMPLETENESS, G_INTENT, G_ENGAGEMENT, G_RECENCY, G_COUNT };
-static const char *const group_names[G_COUNT] = { "channel", "completeness", "intent", "engagement", "recency" };
+enum { G_CHANNEL, G_COMPLETENESS, G_INTENT, G_ENGAGEMENT, G_RECENCY, G_QUALITY, G_COUNT };
+static const char *const group_names[G_COUNT] = { "channel", "completeness", "intent", "engagement", "recency",
+                                                  "quality" };
 
 typedef struct keyed_points {
     char *key;
@@ -62,6 +64,8 @@ struct rule_model {
     double engagement_half_life_ms; /* 0: no decay */
     /* recency */
     double recency_points, recency_half_life_ms;
+    /* quality: points per crm_lead_quality (ok, suspect, junk) */
+    double quality[CRM_LEAD_QUALITY_COUNT];
 };
 
 void crm__rules_free(rule_model *r)
@@ -132,6 +136,25 @@ static int parse_keyed(keyed_points **out, size_t *n_out, const cJSON *obj, cons
     return 0;
 }
 
+/* {"suspect": -20, "junk": -60}: points by quality name. */
+static int parse_quality(rule_model *r, const cJSON *obj)
+{
+    if (!cJSON_IsObject(obj))
+        return crm_error_set(CRM_EINVALID, "groups.quality.points: expected an object of quality: points");
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        crm_lead_quality q;
+        if (crm_lead_quality_parse(&q, it->string) != 0)
+            return crm_error_set(CRM_EINVALID, "groups.quality.points.%.32s: unknown quality (expected ok, suspect, junk)",
+                                 it->string);
+        char path[64];
+        snprintf(path, sizeof path, "points.%s", it->string);
+        int rc = points_of(&r->quality[q], it, "quality", path);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static int unknown_member(const char *group, const char *member, const char *expected)
 {
     return crm_error_set(CRM_EINVALID, "groups.%s.%.64s: unknown member (expected %s)", group, member, expected);
@@ -148,6 +171,7 @@ static int parse_group(rule_model *r, int g, const cJSON *o)
         "cap, model, test_drive, budget, purchase_timeline",
         "cap, half_life_days, points",
         "cap, points, half_life_days",
+        "cap, points",
     };
     bool has_recency_points = false;
     for (const cJSON *it = o->child; it; it = it->next) {
@@ -164,6 +188,8 @@ static int parse_group(rule_model *r, int g, const cJSON *o)
             rc = parse_keyed(&r->engagements, &r->n_engagements, it, gn, k, ENGAGEMENT_KINDS_MAX, NULL, NULL);
         } else if ((g == G_ENGAGEMENT || g == G_RECENCY) && strcmp(k, "half_life_days") == 0) {
             rc = half_life_of(g == G_ENGAGEMENT ? &r->engagement_half_life_ms : &r->recency_half_life_ms, it, gn);
+        } else if (g == G_QUALITY && strcmp(k, "points") == 0) {
+            rc = parse_quality(r, it);
         } else if (g == G_RECENCY && strcmp(k, "points") == 0) {
             rc = points_of(&r->recency_points, it, gn, k);
             has_recency_points = true;
@@ -247,8 +273,8 @@ int crm__rules_parse(crm_model *m, const cJSON *doc)
             g++;
         if (g == G_COUNT)
             return crm_error_set(CRM_EINVALID,
-                                 "groups.%.64s: unknown group (expected channel, completeness, intent, engagement or "
-                                 "recency)",
+                                 "groups.%.64s: unknown group (expected channel, completeness, intent, engagement, "
+                                 "recency or quality)",
                                  it->string);
         int rc = parse_group(r, g, it);
         if (rc)
@@ -363,6 +389,8 @@ void crm__rules_score(crm_score *out, const crm_model *m, const crm_lead *lead, 
     if (r->recency_points != 0)
         add(out, &total[G_RECENCY], "recency", "created_at",
             decayed(r->recency_points, now, lead->created_at, r->recency_half_life_ms));
+    if ((unsigned)lead->quality < CRM_LEAD_QUALITY_COUNT)
+        add(out, &total[G_QUALITY], "quality", crm_lead_quality_name(lead->quality), r->quality[lead->quality]);
 
     double score = 0;
     for (int g = 0; g < G_COUNT; g++) {

@@ -706,6 +706,59 @@ static void ingest_stores_score_grade_and_reasons(void **state)
     crm_model_free(m);
 }
 
+/* The quality group takes points off what the cleaners found wrong, on
+ * ingest as well (the score is taken after the lead is judged). */
+static void quality_points_score_junk_down(void **state)
+{
+    crm_db *db = *state;
+    static const char model[] = "{\"type\":\"rules\",\"name\":\"q\",\"version\":1,\"groups\":{"
+                                "\"channel\":{\"points\":{\"*\":50}},"
+                                "\"quality\":{\"points\":{\"suspect\":-20,\"junk\":-45}}}}";
+    crm_model *m = load(model);
+    crm_lead l = { .channel = "douyin", .test_drive = CRM_UNKNOWN, .created_at = T0 };
+    crm_score s;
+    const int want[CRM_LEAD_QUALITY_COUNT] = { 50, 30, 5 };
+    for (int q = 0; q < CRM_LEAD_QUALITY_COUNT; q++) {
+        l.quality = (crm_lead_quality)q;
+        assert_int_equal(crm_model_score_lead(&s, m, &l, NULL, T0), 0);
+        assert_int_equal(s.score, want[q]);
+        const crm_score_reason *r = find_reason(&s, "quality", crm_lead_quality_name(l.quality));
+        if (q == CRM_LEAD_QUALITY_OK)
+            assert_null(r); /* no points for ok: no reason */
+        else
+            assert_true(fabs(r->points - (q == 1 ? -20 : -45)) < 1e-9);
+    }
+    crm_model_free(m);
+
+    assert_int_equal(crm_score_enable(db, model), 0);
+    crm_ingest_result r;
+    assert_int_equal(crm_lead_ingest(&r, db, "{\"channel\":\"douyin\",\"phone\":\"13800138000\"}"), 0);
+    assert_int_equal(r.quality, CRM_LEAD_QUALITY_JUNK);
+    assert_int_equal(r.score, 5);
+    assert_string_equal(r.reason, "new lead; scored 5 (D); junk");
+    /* The event keeps both: the score's reasons and the quality's. */
+    cJSON *ev = created_event(db, r.id);
+    assert_int_equal(cJSON_GetObjectItem(ev, "score")->valueint, 5);
+    assert_string_equal(cJSON_GetObjectItem(ev, "quality")->valuestring, "junk");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "quality_reasons"), "phone")->valuestring,
+                        "test_number");
+    cJSON_Delete(ev);
+
+    static const char *const bad[][2] = {
+        { "{\"type\":\"rules\",\"name\":\"q\",\"version\":1,\"groups\":{\"quality\":{\"points\":{\"awful\":-5}}}}",
+          "groups.quality.points.awful: unknown quality (expected ok, suspect, junk)" },
+        { "{\"type\":\"rules\",\"name\":\"q\",\"version\":1,\"groups\":{\"quality\":{\"points\":{\"junk\":-500}}}}",
+          "groups.quality.points.junk: expected a number from -100 to 100" },
+        { "{\"type\":\"rules\",\"name\":\"q\",\"version\":1,\"groups\":{\"quality\":{\"points\":[]}}}",
+          "groups.quality.points: expected an object of quality: points" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        crm_model *x = NULL;
+        assert_crm_error(crm_model_from_json(&x, bad[i][0]), CRM_EINVALID, bad[i][1]);
+        assert_null(x);
+    }
+}
+
 static void disable_stops_scoring_on_ingest(void **state)
 {
     crm_db *db = *state;
@@ -789,6 +842,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(leads_are_scored_and_rescored, setup_memory, test_teardown_db),
         cmocka_unit_test_setup_teardown(a_model_trains_on_stored_outcomes, setup_memory, test_teardown_db),
         cmocka_unit_test_setup_teardown(ingest_stores_score_grade_and_reasons, setup_memory, test_teardown_db),
+        cmocka_unit_test_setup_teardown(quality_points_score_junk_down, setup_memory, test_teardown_db),
         cmocka_unit_test_setup_teardown(disable_stops_scoring_on_ingest, setup_memory, test_teardown_db),
         cmocka_unit_test_setup_teardown(a_bad_model_is_refused_and_changes_nothing, setup_memory, test_teardown_db),
         cmocka_unit_test_setup_teardown(a_failed_score_rolls_the_ingest_back, setup_memory, test_teardown_db),
