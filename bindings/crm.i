@@ -247,7 +247,7 @@ static void crmb_java_throw(JNIEnv *jenv, int code, const char *msg)
  *                     int score, long createdAt, long updatedAt) */
 static jobject crmb_java_lead(JNIEnv *jenv, const crm_lead *l)
 {
-    const char *text[17];
+    const char *text[18];
     jclass k, str;
     jmethodID ctor;
     jobjectArray arr;
@@ -265,7 +265,7 @@ static jobject crmb_java_lead(JNIEnv *jenv, const crm_lead *l)
     text[10] = l->dealer_id;     text[11] = l->owner_id;
     text[12] = l->model;         text[13] = l->grade;
     text[14] = l->customer_id;   text[15] = l->attributes;
-    text[16] = l->merged_into;
+    text[16] = l->merged_into;   text[17] = crm_lead_quality_name(l->quality);
 
     k = (*jenv)->FindClass(jenv, "io/crmcore/Lead");
     if (k == NULL)
@@ -274,10 +274,10 @@ static jobject crmb_java_lead(JNIEnv *jenv, const crm_lead *l)
     str = (*jenv)->FindClass(jenv, "java/lang/String");
     if (ctor == NULL || str == NULL)
         return NULL;
-    arr = (*jenv)->NewObjectArray(jenv, 17, str, NULL);
+    arr = (*jenv)->NewObjectArray(jenv, 18, str, NULL);
     if (arr == NULL)
         return NULL;
-    for (i = 0; i < 17; i++) {
+    for (i = 0; i < 18; i++) {
         jstring s = crmb_jstring(jenv, text[i]);
         if (s == NULL && text[i] != NULL)
             return NULL;
@@ -336,12 +336,12 @@ static jobject crmb_java_event(JNIEnv *jenv, const crm_event *e)
 }
 
 /* new io.crmcore.IngestResult(int outcome, String id, String duplicateOf, String reason,
- *                            int score, String grade) */
+ *                            int score, String grade, String quality) */
 static jobject crmb_java_ingest_result(JNIEnv *jenv, const crm_ingest_result *r)
 {
     jclass k;
     jmethodID ctor;
-    jstring id, dup = NULL, reason, grade = NULL;
+    jstring id, dup = NULL, reason, grade = NULL, quality;
     jobject out;
 
     if (r == NULL)
@@ -350,7 +350,8 @@ static jobject crmb_java_ingest_result(JNIEnv *jenv, const crm_ingest_result *r)
     if (k == NULL)
         return NULL;
     ctor = (*jenv)->GetMethodID(jenv, k, "<init>",
-                                "(ILjava/lang/String;Ljava/lang/String;Ljava/lang/String;ILjava/lang/String;)V");
+                                "(ILjava/lang/String;Ljava/lang/String;Ljava/lang/String;ILjava/lang/String;"
+                                "Ljava/lang/String;)V");
     if (ctor == NULL)
         return NULL;
     id = crmb_jstring(jenv, r->id);
@@ -363,9 +364,12 @@ static jobject crmb_java_ingest_result(JNIEnv *jenv, const crm_ingest_result *r)
         return NULL;
     if (r->grade[0] && (grade = crmb_jstring(jenv, r->grade)) == NULL)
         return NULL;
+    quality = crmb_jstring(jenv, crm_lead_quality_name(r->quality));
+    if (quality == NULL)
+        return NULL;
     out = (*jenv)->NewObject(jenv, k, ctor,
                              (jint)r->outcome,
-                             id, dup, reason, (jint)r->score, grade);
+                             id, dup, reason, (jint)r->score, grade, quality);
     (*jenv)->DeleteLocalRef(jenv, k);
     return out;
 }
@@ -414,14 +418,16 @@ static jobject crmb_java_ingest_result(JNIEnv *jenv, const crm_ingest_result *r)
     if ($1 == NULL) {
         $result = SWIG_Py_Void();
     } else {
-        $result = Py_BuildValue("{s:s,s:s,s:N,s:s,s:N,s:N}",
+        const char *quality = crm_lead_quality_name($1->quality);
+        $result = Py_BuildValue("{s:s,s:s,s:N,s:s,s:N,s:N,s:s}",
             "outcome", $1->outcome == CRM_INGEST_DUPLICATE ? "duplicate"
                        : $1->outcome == CRM_INGEST_REVIEW ? "review" : "created",
             "id", $1->id,
             "duplicate_of", $1->duplicate_of[0] ? PyUnicode_FromString($1->duplicate_of) : SWIG_Py_Void(),
             "reason", $1->reason,
             "score", $1->score >= 0 ? PyLong_FromLong($1->score) : SWIG_Py_Void(),
-            "grade", $1->grade[0] ? PyUnicode_FromString($1->grade) : SWIG_Py_Void());
+            "grade", $1->grade[0] ? PyUnicode_FromString($1->grade) : SWIG_Py_Void(),
+            "quality", quality ? quality : "unknown");
         if ($result == NULL)
             SWIG_fail;
     }
@@ -583,8 +589,10 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
     }
     char *get_json(const char *id) { return crmb_db_get_json($self, id); }
     crmb_lead_iter *leads(unsigned int statuses, const char *dealer_id, const char *channel,
-                            int64_t created_from, int64_t created_to, int64_t limit) {
-        return crmb_db_leads($self, statuses, dealer_id, channel, created_from, created_to, limit);
+                            int64_t created_from, int64_t created_to, int64_t limit,
+                            unsigned int qualities = 0) {
+        return crmb_db_leads($self, statuses, dealer_id, channel, created_from, created_to, limit,
+                             qualities);
     }
     crmb_event_iter *events(const char *entity_id) { return crmb_db_events($self, entity_id); }
     char *model_save(const char *model_json) { return crmb_model_save($self, model_json); }
@@ -630,6 +638,10 @@ static const char *crmb_version(void) { return crm_version(); }
 %}
 int crmb_lead_status_parse(const char *name);
 const char *crmb_lead_status_name(int status);
+%rename(quality_parse) crmb_lead_quality_parse;
+%rename(quality_name) crmb_lead_quality_name;
+int crmb_lead_quality_parse(const char *name);
+const char *crmb_lead_quality_name(int quality);
 %rename(train_rows) crmb_model_train_rows;
 %rename(score_values) crmb_model_score_values;
 char *crmb_model_train_rows(const char *data_json, const char *kind, const char *name, double holdout,
@@ -744,7 +756,7 @@ const char *crmb_merge_default_rules(void);
   public LeadIterator leads(LeadFilter filter) {
     LeadFilter f = filter != null ? filter : new LeadFilter();
     LeadIterator it = leadsRaw(f.statusBits(), f.getDealerId(), f.getChannel(),
-                               f.getCreatedFrom(), f.getCreatedTo(), f.getLimit());
+                               f.getCreatedFrom(), f.getCreatedTo(), f.getLimit(), f.qualityBits());
     it.lock = this;
     return it;
   }
@@ -780,6 +792,14 @@ const char *crmb_merge_default_rules(void);
   /** The library's version. */
   public static String version() {
     return CrmNative.version();
+  }
+
+  /** The names of the lead qualities, best first: ["ok", "suspect", "junk"]. */
+  public static java.util.List<String> leadQualities() {
+    java.util.List<String> names = new java.util.ArrayList<>();
+    for (String q; (q = CrmNative.qualityName(names.size())) != null; )
+      names.add(q);
+    return java.util.Collections.unmodifiableList(names);
   }
 
   /**
@@ -1159,9 +1179,10 @@ const char *crmb_merge_default_rules(void);
     /** One lead. */
     const crm_lead *getLead(const char *id) { return crmb_db_get_lead($self, id); }
     crmb_lead_iter *leadsRaw(int statuses, const char *dealerId, const char *channel,
-                               int64_t createdFrom, int64_t createdTo, int64_t limit) {
+                               int64_t createdFrom, int64_t createdTo, int64_t limit,
+                               int qualities) {
         return crmb_db_leads($self, (unsigned int)statuses, dealerId, channel,
-                             createdFrom, createdTo, limit);
+                             createdFrom, createdTo, limit, (unsigned int)qualities);
     }
     crmb_event_iter *eventsRaw(const char *entityId) { return crmb_db_events($self, entityId); }
     /** Store a model document (JSON) as the next version of its name; the saved document. */
@@ -1235,6 +1256,11 @@ static const char *crmb_version(void) { return crm_version(); }
 char *crmb_model_train_rows(const char *data_json, const char *kind, const char *name, double holdout,
                             int64_t seed, double l2, double alpha, int bins, const char *crosses);
 char *crmb_model_score_values(const char *model_json, const char *values_json);
+/* package-private (CrmNative is); LeadFilter.qualities and Crm.leadQualities are the public face */
+%rename(qualityParse) crmb_lead_quality_parse;
+%rename(qualityName) crmb_lead_quality_name;
+int crmb_lead_quality_parse(const char *name);
+const char *crmb_lead_quality_name(int quality);
 /* package-private (CrmNative is): for the tests of the exception mapping */
 %rename(failForTest) crmb_fail_for_test;
 void crmb_fail_for_test(int code, const char *message);

@@ -443,7 +443,7 @@ static void cursor_link(crmb_handle *h, crmb_cursor *c, enum cursor_kind kind, c
 crmb_lead_iter *crmb_db_leads(crmb_handle *h, unsigned int statuses,
                                 const char *dealer_id, const char *channel,
                                 int64_t created_from, int64_t created_to,
-                                int64_t limit)
+                                int64_t limit, unsigned int qualities)
 {
     crm_lead_filter f = CRM_LEAD_FILTER_INIT;
     crmb_lead_iter *c;
@@ -465,7 +465,12 @@ crmb_lead_iter *crmb_db_leads(crmb_handle *h, unsigned int statuses,
         fail_msg(CRM_EINVALID, "filter.statuses: unknown status bits 0x%x", statuses);
         return NULL;
     }
+    if (qualities >> CRM_LEAD_QUALITY_COUNT) {
+        fail_msg(CRM_EINVALID, "filter.qualities: unknown quality bits 0x%x", qualities);
+        return NULL;
+    }
     f.statuses = statuses;
+    f.qualities = qualities;
     f.dealer_id = dealer_id;
     f.channel = channel;
     f.created_from = created_from;
@@ -915,6 +920,25 @@ const char *crmb_lead_status_name(int status)
     if (status < 0 || status >= CRM_LEAD_STATUS_COUNT)
         return NULL;
     return crm_lead_status_name((crm_lead_status)status);
+}
+
+int crmb_lead_quality_parse(const char *name)
+{
+    crm_lead_quality q;
+    if (name == NULL) {
+        fail_msg(CRM_EINVALID, "quality: must not be null");
+        return -1;
+    }
+    if (check(crm_lead_quality_parse(&q, name)) < 0)
+        return -1;
+    return (int)q;
+}
+
+const char *crmb_lead_quality_name(int quality)
+{
+    if (quality < 0 || quality >= CRM_LEAD_QUALITY_COUNT)
+        return NULL;
+    return crm_lead_quality_name((crm_lead_quality)quality);
 }
 
 void crmb_fail_for_test(int code, const char *message)

@@ -114,7 +114,7 @@ const crm_lead *crmb_db_get_lead(crmb_handle *h, const char *id);
 crmb_lead_iter *crmb_db_leads(crmb_handle *h, unsigned int statuses,
                                 const char *dealer_id, const char *channel,
                                 int64_t created_from, int64_t created_to,
-                                int64_t limit);
+                                int64_t limit, unsigned int qualities);
 
 /** Start listing the audit events of a record. */
 crmb_event_iter *crmb_db_events(crmb_handle *h, const char *entity_id);
@@ -242,6 +242,10 @@ char *crmb_db_call(crmb_handle *h, const char *op, const char *args_json);
 int crmb_lead_status_parse(const char *name);
 /** A status name, or NULL when out of range. Static. */
 const char *crmb_lead_status_name(int status);
+/** Parse a quality name ("ok", "suspect", "junk") to its number; -1 with the status set when unknown. */
+int crmb_lead_quality_parse(const char *name);
+/** A quality name, or NULL when out of range (so a caller can count them). Static. */
+const char *crmb_lead_quality_name(int quality);
 
 /**
  * Fail with a given status, as a library call would. For the binding tests,

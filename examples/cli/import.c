@@ -56,8 +56,9 @@ static const char import_usage[] =
     "  -h, --help           show this help\n"
     "\n"
     "At the end a summary is printed on standard output: records read, leads\n"
-    "created, duplicates (recorded on the existing lead), rejected records,\n"
-    "elapsed time and rate.\n"
+    "created (and of them how many ingest found junk or suspect, when any; see\n"
+    "'crm leads --quality'), duplicates (recorded on the existing lead), rejected\n"
+    "records, elapsed time and rate.\n"
     "\n"
     "Exit status: 0 every record imported, 3 some records were rejected (the\n"
     "others were imported), 1 error (nothing more was imported after it),\n"
@@ -73,6 +74,7 @@ typedef enum import_format {
 
 typedef struct counts {
     unsigned long read, created, duplicates, rejected, scored;
+    unsigned long junk, suspect; /* of the created leads */
 } counts;
 
 typedef struct importer {
@@ -119,6 +121,8 @@ static void add_counts(counts *to, const counts *from)
     to->duplicates += from->duplicates;
     to->rejected += from->rejected;
     to->scored += from->scored;
+    to->junk += from->junk;
+    to->suspect += from->suspect;
 }
 
 static void progress(importer *im, int final)
@@ -195,8 +199,13 @@ static int ingest(importer *im, unsigned long line, const char *json, size_t len
     if (r == 0) {
         if (res.outcome == CRM_INGEST_DUPLICATE)
             im->batch.duplicates++;
-        else
+        else {
             im->batch.created++;
+            if (res.quality == CRM_LEAD_QUALITY_JUNK)
+                im->batch.junk++;
+            else if (res.quality == CRM_LEAD_QUALITY_SUSPECT)
+                im->batch.suspect++;
+        }
         if (res.score >= 0)
             im->batch.scored++;
     } else if (is_fatal(r)) {
@@ -541,16 +550,22 @@ static void print_summary(const importer *im, double elapsed, int json)
             cJSON_free(txt);
             cJSON_Delete(s);
         }
-        printf(",\"read\":%lu,\"created\":%lu,\"duplicates\":%lu,\"rejected\":%lu,", t->read, t->created,
-               t->duplicates, t->rejected);
+        printf(",\"read\":%lu,\"created\":%lu,\"junk\":%lu,\"suspect\":%lu,\"duplicates\":%lu,"
+               "\"rejected\":%lu,", t->read, t->created, t->junk, t->suspect, t->duplicates, t->rejected);
         if (im->score_model)
             printf("\"scored\":%lu,", t->scored);
         printf("\"elapsed_s\":%.3f,\"rate\":%.1f}\n", elapsed, rate);
         return;
     }
     printf("%s: %lu read, %lu created", im->name, t->read, t->created);
-    if (im->score_model)
-        printf(" (%lu scored with %s)", t->scored, im->score_model);
+    if (im->score_model || t->junk || t->suspect) {
+        fputs(" (", stdout);
+        if (im->score_model)
+            printf("%lu scored with %s%s", t->scored, im->score_model, t->junk || t->suspect ? "; " : "");
+        if (t->junk || t->suspect)
+            printf("%lu junk, %lu suspect", t->junk, t->suspect);
+        fputc(')', stdout);
+    }
     printf(", %lu duplicates, %lu rejected in %.2f s (%.0f records/s)\n", t->duplicates, t->rejected, elapsed,
            rate);
 }

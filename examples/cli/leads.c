@@ -22,6 +22,9 @@ static const char leads_usage[] =
     "Options:\n"
     "  --status S[,S...]  only these statuses: new, assigned, contacted, visited,\n"
     "                     test_drive, ordered, delivered, lost, invalid\n"
+    "  --quality Q[,Q...] only these qualities (set on ingest from the cleaners):\n"
+    "                     ok, suspect (a placeholder name, a virtual or invalid\n"
+    "                     value), junk (a test phone, no usable contact)\n"
     "  --dealer ID        only this dealer's leads\n"
     "  --channel C        only leads from this channel (website, wechat_mp, douyin, ...)\n"
     "  --since DATE       created at or after DATE\n"
@@ -33,8 +36,8 @@ static const char leads_usage[] =
     "  --db PATH          the database\n"
     "  -h, --help         show this help\n"
     "\n"
-    "The table shows id, created (UTC), channel, name, phone, city, dealer and\n"
-    "status; long values are cut and marked with '~'.\n"
+    "The table shows id, created (UTC), channel, name, phone, city, dealer,\n"
+    "status and quality; long values are cut and marked with '~'.\n"
     "\n"
     "Exit status: 0 success, 1 error, 2 usage error.\n";
 
@@ -55,13 +58,14 @@ static const char show_usage[] =
 /* ---- leads ---- */
 
 enum { COL_ID, COL_CREATED, COL_CHANNEL, COL_NAME, COL_PHONE, COL_CITY, COL_DEALER, COL_STATUS,
-       NCOLS };
+       COL_QUALITY, NCOLS };
 
 static const char *const col_titles[NCOLS] = { "ID",    "CREATED (UTC)", "CHANNEL", "NAME",
-                                               "PHONE", "CITY",          "DEALER",  "STATUS" };
+                                               "PHONE", "CITY",          "DEALER",  "STATUS",
+                                               "QUALITY" };
 
 /* The widest a column grows when measuring; wider values are cut. */
-static const size_t col_caps[NCOLS] = { 36, 19, 14, 20, 16, 12, 16, 10 };
+static const size_t col_caps[NCOLS] = { 36, 19, 14, 20, 16, 12, 16, 10, 7 };
 
 /* Rows held back to measure the columns. */
 #define MEASURE_ROWS 200
@@ -101,6 +105,7 @@ static int row_fill(row *r, const crm_lead *l)
     r->cells[COL_CITY] = dup_or_empty(l->city);
     r->cells[COL_DEALER] = dup_or_empty(l->dealer_id);
     r->cells[COL_STATUS] = dup_or_empty(status ? status : "?");
+    r->cells[COL_QUALITY] = dup_or_empty(crm_lead_quality_name(l->quality));
     for (int c = 0; c < NCOLS; c++)
         if (!r->cells[c])
             return -1;
@@ -128,8 +133,26 @@ static void titles_print(const size_t *widths)
     fputc('\n', stdout);
 }
 
-/* Parse "new,contacted" into a status bitmask. */
-static int parse_statuses(unsigned int *out, const char *list)
+/* One name to its library number, or -1 when unknown. */
+typedef int (*name_parser)(const char *name);
+
+static int status_number(const char *name)
+{
+    crm_lead_status st;
+    return crm_lead_status_parse(&st, name) == 0 ? (int)st : -1;
+}
+
+static int quality_number(const char *name)
+{
+    crm_lead_quality q;
+    return crm_lead_quality_parse(&q, name) == 0 ? (int)q : -1;
+}
+
+/* Parse "new,contacted" (the value of option opt) into a bitmask of
+ * (1 << number); an unknown name is a usage error naming it and what
+ * was expected. */
+static int parse_names(unsigned int *out, const char *list, const char *opt, const char *what,
+                       const char *expected, name_parser parse)
 {
     char buf[64];
     const char *p = list;
@@ -138,7 +161,7 @@ static int parse_statuses(unsigned int *out, const char *list)
     while (*p) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        crm_lead_status st;
+        int num;
 
         while (n > 0 && *p == ' ') {
             p++;
@@ -147,24 +170,21 @@ static int parse_statuses(unsigned int *out, const char *list)
         while (n > 0 && p[n - 1] == ' ')
             n--;
         if (n == 0 || n >= sizeof buf) {
-            cli_usage_error("leads", "bad --status list '%s'", list);
+            cli_usage_error("leads", "bad %s list '%s'", opt, list);
             return -1;
         }
         memcpy(buf, p, n);
         buf[n] = '\0';
-        if (crm_lead_status_parse(&st, buf) != 0) {
-            cli_usage_error("leads",
-                            "unknown status '%s' (expected new, assigned, contacted, visited, "
-                            "test_drive, ordered, delivered, lost or invalid)",
-                            buf);
+        if ((num = parse(buf)) < 0) {
+            cli_usage_error("leads", "unknown %s '%s' (expected %s)", what, buf, expected);
             return -1;
         }
-        *out |= 1u << (unsigned)st;
+        *out |= 1u << (unsigned)num;
         if (!comma)
             break;
         p = comma + 1;
         if (!*p) {
-            cli_usage_error("leads", "bad --status list '%s'", list);
+            cli_usage_error("leads", "bad %s list '%s'", opt, list);
             return -1;
         }
     }
@@ -191,7 +211,8 @@ static int print_json_line(const crm_lead *l)
 int cli_cmd_leads(int argc, char **argv, cli_globals *g)
 {
     crm_lead_filter filter = CRM_LEAD_FILTER_INIT;
-    const char *status = NULL, *dealer = NULL, *channel = NULL, *since = NULL, *until = NULL;
+    const char *status = NULL, *quality = NULL, *dealer = NULL, *channel = NULL, *since = NULL,
+               *until = NULL;
     const char *limit = NULL;
     int json = 0, r, rc = CLI_EXIT_OK;
     crm_db *db = NULL;
@@ -208,6 +229,7 @@ int cli_cmd_leads(int argc, char **argv, cli_globals *g)
         }
         if ((r = cli_common_opt(argc, argv, &i, g, "leads")) != 0 ||
             (r = cli_opt(argc, argv, &i, "--status", &status, "leads")) != 0 ||
+            (r = cli_opt(argc, argv, &i, "--quality", &quality, "leads")) != 0 ||
             (r = cli_opt(argc, argv, &i, "--dealer", &dealer, "leads")) != 0 ||
             (r = cli_opt(argc, argv, &i, "--channel", &channel, "leads")) != 0 ||
             (r = cli_opt(argc, argv, &i, "--since", &since, "leads")) != 0 ||
@@ -224,7 +246,13 @@ int cli_cmd_leads(int argc, char **argv, cli_globals *g)
         else
             return cli_usage_error("leads", "unexpected argument '%s'", a);
     }
-    if (status && parse_statuses(&filter.statuses, status) != 0)
+    if (status && parse_names(&filter.statuses, status, "--status", "status",
+                              "new, assigned, contacted, visited, test_drive, ordered, "
+                              "delivered, lost or invalid",
+                              status_number) != 0)
+        return CLI_EXIT_USAGE;
+    if (quality && parse_names(&filter.qualities, quality, "--quality", "quality",
+                               "ok, suspect or junk", quality_number) != 0)
         return CLI_EXIT_USAGE;
     filter.dealer_id = dealer && *dealer ? dealer : NULL;
     filter.channel = channel && *channel ? channel : NULL;
@@ -360,6 +388,7 @@ static void print_lead_text(const crm_lead *l)
 
     kv("id:", l->id);
     kv("status:", status ? status : "?");
+    kv("quality:", crm_lead_quality_name(l->quality));
     kv("channel:", l->channel);
     kv("campaign:", l->campaign);
     kv("name:", l->name);

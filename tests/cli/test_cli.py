@@ -117,6 +117,9 @@ def test_no_command_is_usage_error():
     ["leads", "--limit"],           # missing value
     ["leads", "--limit", "ten"],
     ["leads", "--status", "nosuch"],
+    ["leads", "--quality", "nosuch"],
+    ["leads", "--quality", "ok,"],
+    ["leads", "--quality"],           # missing value
     ["leads", "--since", "yesterday"],
     ["leads", "--until", "2024-13-01"],
     ["import", "--format", "xml", "x"],
@@ -193,10 +196,11 @@ def test_not_a_database_is_an_error(tmp_path):
 
 def test_import_ndjson_summary(db):
     p = run("import", DATA / "leads.ndjson", db=db, check=0)
-    m = re.search(r"(\d+) read, (\d+) created, (\d+) duplicates, (\d+) rejected in "
-                  r"[\d.]+ s \(\d+ records/s\)", p.out)
+    # 陈静's e-mail is at example.com, a test domain: her lead is suspect
+    m = re.search(r"(\d+) read, (\d+) created \((\d+) junk, (\d+) suspect\), (\d+) duplicates, "
+                  r"(\d+) rejected in [\d.]+ s \(\d+ records/s\)", p.out)
     assert m, p.out
-    assert tuple(map(int, m.groups())) == (6, 6, 0, 0)
+    assert tuple(map(int, m.groups())) == (6, 6, 0, 1, 0, 0)
     assert p.err == ""  # no progress when stderr is not a terminal
 
 
@@ -525,6 +529,129 @@ def test_show_other_dealer_is_not_found(loaded):
     lead = leads_json(loaded, "--dealer", "D002")[0]
     run("--dealer", "D001", "show", lead["id"], db=loaded, check=4)
     run("--dealer", "D002", "show", lead["id"], db=loaded, check=0)
+
+
+# ---- lead quality ----
+
+QUALITY_LEADS = [
+    # junk: the well-known test number and no other contact
+    {"channel": "website", "name": "甲", "phone": "13800138000", "created_at": "2024-05-01T09:00:00Z"},
+    # suspect: a placeholder name with a good phone
+    {"channel": "website", "name": "测试", "phone": "13912345671", "created_at": "2024-05-01T10:00:00Z"},
+    # suspect: a virtual-segment mobile
+    {"channel": "douyin", "name": "乙", "phone": "17012345679", "created_at": "2024-05-01T11:00:00Z"},
+    # ok
+    {"channel": "website", "name": "张伟", "phone": "13912345670", "city": "上海市",
+     "created_at": "2024-05-01T12:00:00Z"},
+]
+
+
+@pytest.fixture
+def mixed(db, tmp_path):
+    f = tmp_path / "mixed.ndjson"
+    f.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in QUALITY_LEADS), encoding="utf-8")
+    s = summary(run("import", "--json", f, db=db, check=0))
+    assert (s["created"], s["junk"], s["suspect"]) == (4, 1, 2)
+    return db
+
+
+def test_leads_json_has_quality(mixed):
+    assert [(l["name"], l["quality"]) for l in leads_json(mixed)] == \
+        [("甲", "junk"), ("测试", "suspect"), ("乙", "suspect"), ("张伟", "ok")]
+
+
+def test_leads_quality_filter(mixed):
+    def names(*args):
+        return [l["name"] for l in leads_json(mixed, *args)]
+
+    assert names("--quality", "junk") == ["甲"]
+    assert names("--quality", "suspect") == ["测试", "乙"]
+    assert names("--quality", "ok") == ["张伟"]
+    assert names("--quality", "suspect,junk") == ["甲", "测试", "乙"]
+    assert names("--quality=junk, ok") == ["甲", "张伟"]
+    assert names("--quality", "ok,suspect,junk") == names()
+    assert names("--quality", "suspect", "--channel", "douyin") == ["乙"]
+    assert names("--quality", "suspect", "--limit", "1") == ["测试"]
+    assert names("--quality", "ok", "--status", "lost") == []
+    # the table filters the same way
+    out = run("leads", "--quality", "junk", db=mixed, check=0).out
+    assert out.splitlines()[-1] == "(1 lead)" and "13800138000" in out
+
+
+def test_leads_quality_unknown_names_the_value(mixed):
+    p = run("leads", "--quality", "ok,rubbish", db=mixed, check=2)
+    assert p.out == ""
+    assert "rubbish" in p.err and "ok, suspect or junk" in p.err
+    assert "--help" in p.err
+    p = run("leads", "--quality", "ok,,junk", db=mixed, check=2)
+    assert "--quality" in p.err
+
+
+def test_leads_table_shows_quality(mixed):
+    lines = run("leads", db=mixed, check=0).out.splitlines()
+    header, rows = lines[0], lines[1:-1]
+    assert header.rstrip().endswith("QUALITY")
+    assert header.index("STATUS") < header.index("QUALITY")
+    assert [r.split()[-1] for r in rows] == ["junk", "suspect", "suspect", "ok"]
+    # the quality column starts at its title's display column
+    col = header.index("QUALITY")
+    for row in rows:
+        width = 0
+        for i, ch in enumerate(row):
+            if width >= col:
+                break
+            width += display_width(ch)
+        assert width == col and row[i - 2:i] == "  ", row
+
+
+def test_show_has_quality(mixed):
+    junk = leads_json(mixed, "--quality", "junk")[0]
+    p = run("show", junk["id"], db=mixed, check=0)
+    assert re.search(r"^quality:\s+junk$", p.out, re.M), p.out
+    ok = leads_json(mixed, "--quality", "ok")[0]
+    assert re.search(r"^quality:\s+ok$", run("show", ok["id"], db=mixed, check=0).out, re.M)
+    doc = json.loads(run("show", "--json", junk["id"], db=mixed, check=0).out)
+    assert doc["quality"] == "junk" and doc["events"]
+
+
+def test_import_summary_counts_junk_and_suspect(db, tmp_path):
+    f = tmp_path / "mixed.ndjson"
+    f.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in QUALITY_LEADS), encoding="utf-8")
+    p = run("import", f, db=db, check=0)
+    assert re.search(r": 4 read, 4 created \(1 junk, 2 suspect\), 0 duplicates, 0 rejected in ", p.out), p.out
+    # duplicates are not counted: nothing new was imported
+    p = run("import", f, db=db, check=0)
+    assert re.search(r": 4 read, 0 created, 4 duplicates, 0 rejected in ", p.out), p.out
+    s = summary(run("import", "--json", f, db=db, check=0))
+    assert (s["created"], s["junk"], s["suspect"], s["duplicates"]) == (0, 0, 0, 4)
+
+
+def test_import_summary_without_junk_or_suspect_is_unchanged(db, tmp_path):
+    f = tmp_path / "ok.ndjson"
+    f.write_text(json.dumps(QUALITY_LEADS[-1], ensure_ascii=False) + "\n", encoding="utf-8")
+    p = run("import", f, db=db, check=0)
+    assert re.search(r": 1 read, 1 created, 0 duplicates, 0 rejected in ", p.out), p.out
+    assert "junk" not in p.out
+
+
+def test_import_summary_quality_with_scoring(db, tmp_path):
+    model = tmp_path / "rules.json"
+    model.write_text(json.dumps(RULES, ensure_ascii=False), encoding="utf-8")  # RULES: see the scoring tests
+    run("model", "save", model, db=db, check=0)
+    f = tmp_path / "mixed.ndjson"
+    f.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in QUALITY_LEADS), encoding="utf-8")
+    p = run("import", "--score-model", "default", f, db=db, check=0)
+    assert "4 created (4 scored with default; 1 junk, 2 suspect), 0 duplicates" in p.out, p.out
+    s = summary(run("import", "--json", "--score-model", "default", f, db=db, check=0))
+    assert (s["created"], s["scored"], s["junk"], s["suspect"]) == (0, 0, 0, 0)
+
+
+def test_leads_and_import_help_mention_quality():
+    out = run("leads", "--help", check=0).out
+    assert "--quality Q[,Q...]" in out
+    for q in ("ok", "suspect", "junk"):
+        assert q in out
+    assert "junk or suspect" in run("import", "--help", check=0).out
 
 
 # ---- work orders (issue 6) ----

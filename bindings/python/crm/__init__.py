@@ -48,6 +48,7 @@ __all__ = [
     "LeadIterator",
     "EventIterator",
     "STATUSES",
+    "QUALITIES",
     "WORKORDER_STATUSES",
     "calendar_due",
     "calendar_minutes",
@@ -129,6 +130,19 @@ def _statuses():
 #: Every lead status, in life order: ("new", "assigned", ..., "invalid").
 STATUSES = _statuses()
 
+
+def _qualities():
+    names = []
+    while True:
+        name = _core.quality_name(len(names))
+        if name is None:
+            return tuple(names)
+        names.append(name)
+
+
+#: Every lead quality, best first: ("ok", "suspect", "junk").
+QUALITIES = _qualities()
+
 #: Work order statuses, in life order.
 WORKORDER_STATUSES = ("new", "assigned", "in_progress", "waiting_customer", "resolved", "closed")
 
@@ -150,6 +164,23 @@ def _to_ms(value, what):
     raise TypeError(
         "%s: expected an int (Unix ms) or a datetime, not %s" % (what, type(value).__name__)
     )
+
+
+def _name_bits(value, what, parse):
+    """The library's bitmask (1 << number per name) of a name or an iterable
+    of names; 0 (all) for None. An unknown name raises InvalidInputError."""
+    if value is None:
+        names = ()
+    elif isinstance(value, str):
+        names = (value,)
+    else:
+        names = tuple(value)
+    bits = 0
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError("%s: expected a %s name, not %s" % (what, what, type(name).__name__))
+        bits |= 1 << parse(name)
+    return bits
 
 
 def _decode_lead(text):
@@ -476,9 +507,11 @@ class Db:
 
         Returns ``{"outcome": "created"|"duplicate"|"review", "id": ...,
         "duplicate_of": None|id, "reason": ..., "score": None|0..100, "grade":
-        None|"A".."D"}`` (score and grade when scoring is on, see
-        :meth:`enable_scoring`). Raises InvalidInputError naming the field
-        at fault, PermissionDeniedError for a dealer outside the scope.
+        None|"A".."D", "quality": "ok"|"suspect"|"junk"}`` (score and grade
+        when scoring is on, see :meth:`enable_scoring`; quality is the
+        document's, also for a duplicate). Raises InvalidInputError naming
+        the field at fault, PermissionDeniedError for a dealer outside the
+        scope.
         """
         if isinstance(lead, dict):
             lead = _json.dumps(lead, ensure_ascii=False)
@@ -580,25 +613,18 @@ class Db:
         return self._h.get_json(lead_id)
 
     def leads(self, status=None, dealer=None, channel=None,
-              created_from=None, created_to=None, limit=None):
+              created_from=None, created_to=None, limit=None, quality=None):
         """Stream leads (dicts), oldest first, within the scope.
 
         ``status``: a name or an iterable of names (see STATUSES);
+        ``quality``: a name or an iterable of names (see QUALITIES: "ok",
+        "suspect", "junk"; InvalidInputError for another);
         ``created_from`` (inclusive) / ``created_to`` (exclusive): Unix ms or
         datetimes (naive means UTC); ``limit``: at most this many.
         The result is an iterator, also a context manager that closes it.
         """
-        if status is None:
-            names = ()
-        elif isinstance(status, str):
-            names = (status,)
-        else:
-            names = tuple(status)
-        bits = 0
-        for name in names:
-            if not isinstance(name, str):
-                raise TypeError("status: expected a status name, not %s" % type(name).__name__)
-            bits |= 1 << _core.status_parse(name)
+        bits = _name_bits(status, "status", _core.status_parse)
+        quality_bits = _name_bits(quality, "quality", _core.quality_parse)
         if limit is None:
             limit = 0
         elif isinstance(limit, bool) or not isinstance(limit, int):
@@ -608,7 +634,7 @@ class Db:
             return LeadIterator(self, None)
         cursor = self._h.leads(bits, dealer, channel,
                                _to_ms(created_from, "created_from"),
-                               _to_ms(created_to, "created_to"), limit)
+                               _to_ms(created_to, "created_to"), limit, quality_bits)
         return LeadIterator(self, cursor)
 
     def events(self, entity_id):

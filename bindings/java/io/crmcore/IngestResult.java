@@ -29,17 +29,19 @@ public final class IngestResult {
     }
 
     private final Outcome outcome;
-    private final String id, duplicateOf, reason, grade;
+    private final String id, duplicateOf, reason, grade, quality;
     private final int score;
 
     /* Built by the JNI layer (crm.i, crmb_java_ingest_result). */
-    IngestResult(int outcome, String id, String duplicateOf, String reason, int score, String grade) {
+    IngestResult(int outcome, String id, String duplicateOf, String reason, int score, String grade,
+                 String quality) {
         this.outcome = Outcome.values()[outcome];
         this.id = id;
         this.duplicateOf = duplicateOf;
         this.reason = reason;
         this.score = score;
         this.grade = grade;
+        this.quality = quality;
     }
 
     public Outcome getOutcome() { return outcome; }
@@ -57,12 +59,18 @@ public final class IngestResult {
     public int getScore() { return score; }
     /** The grade ("A".."D") given on ingest, or null when not scored. */
     public String getGrade() { return grade; }
+    /**
+     * The document's quality from the cleaners: "ok", "suspect" or "junk"
+     * (also for a duplicate, whose document is recorded on the existing lead).
+     */
+    public String getQuality() { return quality; }
 
     @Override
     public String toString() {
         return "IngestResult{" + outcome + ", id=" + id
             + (duplicateOf != null ? ", duplicateOf=" + duplicateOf : "")
             + (score >= 0 ? ", score=" + score + ", grade=" + grade : "")
+            + ", quality=" + quality
             + ", reason=" + reason + "}";
     }
 }

@@ -8,7 +8,7 @@ package io.crmcore;
 public final class Lead {
     private final String id, channel, campaign, name, phone, email,
         wechatOpenid, wechatUnionid, province, city, dealerId, ownerId,
-        model, grade, customerId, attributes, mergedInto;
+        model, grade, customerId, attributes, mergedInto, quality;
     private final PurchaseTimeline purchaseTimeline;
     private final Boolean testDrive;
     private final LeadStatus status;
@@ -35,6 +35,7 @@ public final class Lead {
         this.customerId = text[14];
         this.attributes = text[15];
         this.mergedInto = text[16];
+        this.quality = text[17];
         this.purchaseTimeline = PurchaseTimeline.fromCode(purchaseTimeline);
         this.testDrive = testDrive < 0 ? null : Boolean.valueOf(testDrive != 0);
         this.status = LeadStatus.fromCode(status);
@@ -74,6 +75,11 @@ public final class Lead {
     public String getAttributes() { return attributes; }
     /** The lead this one was merged into (Crm.mergeJson), or null; lists skip a merged-away lead. */
     public String getMergedInto() { return mergedInto; }
+    /**
+     * How far the contact data can be believed, set on ingest: "ok",
+     * "suspect" or "junk" ({@link LeadFilter#qualities(String...)} filters on it).
+     */
+    public String getQuality() { return quality; }
     /** Unix ms, UTC. */
     public long getCreatedAt() { return createdAt; }
     /** Unix ms, UTC. */
@@ -82,6 +88,7 @@ public final class Lead {
     @Override
     public String toString() {
         return "Lead{id=" + id + ", channel=" + channel + ", status=" + status
+            + ", quality=" + quality
             + ", dealerId=" + dealerId + ", createdAt=" + createdAt + "}";
     }
 }

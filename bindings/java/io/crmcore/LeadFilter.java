@@ -2,15 +2,18 @@ package io.crmcore;
 
 import java.time.Instant;
 import java.util.EnumSet;
+import java.util.LinkedHashSet;
 import java.util.Set;
 
 /**
  * Which leads {@link Crm#leads(LeadFilter)} returns. Every criterion is
  * optional; the setters return the filter so they chain:
- * {@code new LeadFilter().statuses(LeadStatus.NEW).channel("website").limit(50)}.
+ * {@code new LeadFilter().statuses(LeadStatus.NEW).qualities("ok").channel("website").limit(50)}.
  */
 public final class LeadFilter {
     private final EnumSet<LeadStatus> statuses = EnumSet.noneOf(LeadStatus.class);
+    private final Set<String> qualities = new LinkedHashSet<>();
+    private int qualityBits;
     private String dealerId;
     private String channel;
     private long createdFrom;
@@ -21,6 +24,22 @@ public final class LeadFilter {
     public LeadFilter statuses(LeadStatus... wanted) {
         for (LeadStatus s : wanted)
             statuses.add(s);
+        return this;
+    }
+
+    /**
+     * Only leads of one of these qualities, by name: "ok", "suspect", "junk"
+     * (none given: every quality). Adds to earlier calls.
+     *
+     * @throws InvalidInputException naming an unknown (or null) name; the filter is then unchanged
+     */
+    public LeadFilter qualities(String... wanted) {
+        int bits = 0;
+        for (String q : wanted)
+            bits |= 1 << CrmNative.qualityParse(q);
+        qualityBits |= bits;
+        for (String q : wanted)
+            qualities.add(q);
         return this;
     }
 
@@ -64,6 +83,8 @@ public final class LeadFilter {
 
     /** The wanted statuses; empty means every status. A copy. */
     public Set<LeadStatus> getStatuses() { return EnumSet.copyOf(statuses); }
+    /** The wanted qualities' names, in the order first given; empty means every quality. A copy. */
+    public Set<String> getQualities() { return new LinkedHashSet<>(qualities); }
     public String getDealerId() { return dealerId; }
     public String getChannel() { return channel; }
     public long getCreatedFrom() { return createdFrom; }
@@ -76,5 +97,10 @@ public final class LeadFilter {
         for (LeadStatus s : statuses)
             bits |= 1 << s.code();
         return bits;
+    }
+
+    /* The library's bitmask: bit (1 << quality) per wanted quality, 0 for all. */
+    int qualityBits() {
+        return qualityBits;
     }
 }
