@@ -41,7 +41,8 @@
  * The other fields are not a matter of rules: id, channel, dealer_id,
  * status, score, grade and created_at stay the survivor's; customer_id is
  * the survivor's unless it has none; attributes are the survivor's with
- * the members only the other lead has added.
+ * the members only the other lead has added.  The merged lead's quality
+ * (crm_lead_quality) is judged again from its merged fields.
  */
 #ifndef CRM_LEAD_MERGE_H
 #define CRM_LEAD_MERGE_H

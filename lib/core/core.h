@@ -50,6 +50,14 @@ struct crm_iter {
  * is what the caller sees). */
 int crm__tx_begin(crm_db *db);
 
+/* ---- lead quality (lead.c) ---- */
+struct cJSON;
+/* Run the cleaners over a lead's phone, name, e-mail and region and judge
+ * it as crm_clean_lead_json does (clean_json.c); the lead is not changed.
+ * why, when given, gets NULL for an ok lead or an object field -> reasons
+ * of what counted against it (the caller owns it). */
+int crm__lead_judge(crm_lead_quality *out, struct cJSON **why, const crm_lead *lead);
+
 /* ---- online matching (lead_match.c) ---- */
 /* The key kind under which every lead's phone is stored (lead.c), and which
  * online matching shares for a blocking key on the phone alone. */

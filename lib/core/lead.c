@@ -575,13 +575,9 @@ int crm_lead_to_json(char **out, const crm_lead *lead)
 
 /* ---- quality ------------------------------------------------------- */
 
-/* Run the cleaners on the lead's contact fields and judge it as
- * crm_clean_lead_json would (clean_json.c). The lead keeps its values: the
- * cleaners only judge here. Fields with a flag that counts against the lead
- * go into in->quality_why with their reasons. */
-static int assess_quality(lead_input *in)
+int crm__lead_judge(crm_lead_quality *out, cJSON **why, const crm_lead *l)
 {
-    const crm_lead *l = &in->lead;
+    cJSON *reasons = NULL;
     char region[2 * 64 + 2];
     snprintf(region, sizeof region, "%s%s%s", l->province ? l->province : "", l->province && l->city ? " " : "",
              l->city ? l->city : "");
@@ -600,25 +596,33 @@ static int assess_quality(lead_input *in)
                       : crm_clean_region(&r, fields[i].value);
         if (rc == 0) {
             crm__quality_fold(&q, fields[i].field, &r);
-            if ((r.flags & CRM__QUALITY_FLAGS) && r.reasons) {
-                if (!in->quality_why && !(in->quality_why = cJSON_CreateObject()))
+            if (why && (r.flags & CRM__QUALITY_FLAGS) && r.reasons) {
+                if (!reasons && !(reasons = cJSON_CreateObject()))
                     rc = crm__error_nomem();
-                else if (!cJSON_AddStringToObject(in->quality_why, fields[i].field, r.reasons))
+                else if (!cJSON_AddStringToObject(reasons, fields[i].field, r.reasons))
                     rc = crm__error_nomem();
             }
         }
         crm_clean_result_clear(&r);
     }
+    crm_lead_quality quality = CRM_LEAD_QUALITY_OK;
     if (rc == 0) {
-        in->lead.quality = (crm_lead_quality)crm__quality_end(&q, l->wechat_openid || l->wechat_unionid);
-        if (in->lead.quality == CRM_LEAD_QUALITY_JUNK && !q.contact) {
-            if (!in->quality_why && !(in->quality_why = cJSON_CreateObject()))
+        quality = (crm_lead_quality)crm__quality_end(&q, l->wechat_openid || l->wechat_unionid);
+        if (why && quality == CRM_LEAD_QUALITY_JUNK && !q.contact) {
+            if (!reasons && !(reasons = cJSON_CreateObject()))
                 rc = crm__error_nomem();
-            else if (!cJSON_AddStringToObject(in->quality_why, "contact", "no_usable_contact"))
+            else if (!cJSON_AddStringToObject(reasons, "contact", "no_usable_contact"))
                 rc = crm__error_nomem();
         }
     }
-    return rc;
+    if (rc) {
+        cJSON_Delete(reasons);
+        return rc;
+    }
+    *out = quality;
+    if (why)
+        *why = reasons;
+    return 0;
 }
 
 /* The "lead.created" event's data: the score's (if any) with the quality
@@ -849,7 +853,7 @@ int crm_lead_ingest_n(crm_ingest_result *result, crm_db *db, const char *json, s
                                db->scope.dealer_id);
     }
     if (rc == 0)
-        rc = assess_quality(&in);
+        rc = crm__lead_judge(&in.lead.quality, &in.quality_why, &in.lead);
     if (rc) {
         lead_input_free(&in);
         return rc;

@@ -385,7 +385,8 @@ static cJSON *row_to_cjson(const crm_lead *l)
          cJSON_AddNumberToObject(o, "test_drive", l->test_drive) && cJSON_AddNumberToObject(o, "status", l->status) &&
          cJSON_AddNumberToObject(o, "score", l->score) &&
          cJSON_AddNumberToObject(o, "created_at", (double)l->created_at) &&
-         cJSON_AddNumberToObject(o, "updated_at", (double)l->updated_at);
+         cJSON_AddNumberToObject(o, "updated_at", (double)l->updated_at) &&
+         cJSON_AddNumberToObject(o, "quality", l->quality);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -425,6 +426,12 @@ static int row_from_cjson(crm_lead *l, const cJSON *o, const char *merge_id)
     l->score = (int)got[3];
     l->created_at = (int64_t)got[4];
     l->updated_at = (int64_t)got[5];
+    /* Snapshots written before schema 8 have no quality: their leads were
+     * all read as ok then. */
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(o, "quality");
+    if (q && !(cJSON_IsNumber(q) && q->valuedouble >= 0 && q->valuedouble < CRM_LEAD_QUALITY_COUNT))
+        return damaged(merge_id, "lead row");
+    l->quality = q ? (crm_lead_quality)q->valuedouble : CRM_LEAD_QUALITY_OK;
     return l->id ? 0 : damaged(merge_id, "lead row");
 }
 
@@ -720,6 +727,10 @@ int crm__lead_merge(crm_db *db, const char *survivor_id, const char *other_id, c
     if (rc == 0) {
         w.merged.attributes = attributes;
         w.merged.updated_at = w.now;
+        /* The merged lead has the better data of both: judge it again. */
+        rc = crm__lead_judge(&w.merged.quality, NULL, &w.merged);
+    }
+    if (rc == 0) {
         w.away = *w.other;
         w.away.merged_into = w.survivor->id;
         w.away.updated_at = w.now;

@@ -290,9 +290,11 @@ static void merge_then_unmerge_restores_every_row(void **state)
     crm_ingest_result s = ingest(db, "{\"channel\":\"website\",\"phone\":\"13900000001\",\"name\":\"张伟\","
                                      "\"city\":\"上海\",\"attributes\":{\"note\":\"x\"}}");
     crm_db_set_time(db, T0 + 1000);
-    crm_ingest_result o = ingest(db, "{\"channel\":\"walk_in\",\"phone\":\"13800000002\",\"name\":\"李娜\","
+    /* A virtual-segment phone: the other lead is suspect, and must come back so. */
+    crm_ingest_result o = ingest(db, "{\"channel\":\"walk_in\",\"phone\":\"17012345679\",\"name\":\"李娜\","
                                      "\"email\":\"ln@qq.com\",\"city\":\"杭州\",\"attributes\":{\"vip\":true}}");
     assert_int_equal(o.outcome, CRM_INGEST_CREATED);
+    assert_int_equal(o.quality, CRM_LEAD_QUALITY_SUSPECT);
     assert_int_equal(crm_lead_transition(db, o.id, CRM_LEAD_ASSIGNED, NULL), 0);
     crm_db_close(db);
     char *before = test_db_digest_except(test_db_path("roundtrip.db"), appended_tables);
@@ -471,6 +473,31 @@ static int setup(void **state)
     return test_setup_memory_db(state, T0);
 }
 
+/* The merged lead is judged again: a placeholder name replaced by the
+ * other lead's real one makes it ok; the unmerge gives the old verdict back. */
+static void a_merge_judges_the_survivor_again(void **state)
+{
+    (void)state;
+    crm_db *db = open_file("rejudge.db");
+    crm_ingest_result s = ingest(db, "{\"channel\":\"douyin\",\"phone\":\"13900000011\",\"name\":\"测试\"}");
+    crm_ingest_result o = ingest(db, "{\"channel\":\"walk_in\",\"phone\":\"13900000012\",\"name\":\"张伟\"}");
+    assert_int_equal(s.quality, CRM_LEAD_QUALITY_SUSPECT);
+    assert_int_equal(o.quality, CRM_LEAD_QUALITY_OK);
+    char *mid = merge_ok(db, s.id, o.id, NULL); /* name: most trusted channel, walk_in */
+    crm_lead *l;
+    assert_int_equal(crm_lead_get(&l, db, s.id), 0);
+    assert_string_equal(l->name, "张伟");
+    assert_int_equal(l->quality, CRM_LEAD_QUALITY_OK);
+    crm_lead_free(l);
+    assert_int_equal(crm_lead_unmerge(db, mid), 0);
+    assert_int_equal(crm_lead_get(&l, db, s.id), 0);
+    assert_string_equal(l->name, "测试");
+    assert_int_equal(l->quality, CRM_LEAD_QUALITY_SUSPECT);
+    crm_lead_free(l);
+    crm_free(mid);
+    crm_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -482,6 +509,7 @@ int main(void)
         cmocka_unit_test(bad_rules_name_the_path_and_change_nothing),
         cmocka_unit_test_setup_teardown(scope_limits_what_a_dealer_merges, setup, test_teardown_db),
         cmocka_unit_test(merge_then_unmerge_restores_every_row),
+        cmocka_unit_test(a_merge_judges_the_survivor_again),
         cmocka_unit_test_setup_teardown(unmerge_twice_is_refused, setup, test_teardown_db),
         cmocka_unit_test_setup_teardown(unmerge_after_a_later_change_is_refused, setup, test_teardown_db),
         cmocka_unit_test(review_accept_merges_and_unmerge_reopens_it),
