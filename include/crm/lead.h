@@ -239,6 +239,18 @@ CRM_EXTERN(const char *) crm_lead_quality_name(crm_lead_quality quality);
  */
 CRM_EXTERN(int) crm_lead_quality_parse(crm_lead_quality *out, const char *name);
 
+/**
+ * Judge every lead in the handle's scope again (leads stored before
+ * quality existed read as ok; or after the cleaners learnt more), in one
+ * transaction. Only the leads whose quality changes are written, each with
+ * a "lead.quality" event ({"from", "to", "quality_reasons"}); merged-away
+ * leads are left as they are.
+ *
+ * @param[out] changed how many leads got a new quality; may be NULL
+ * @return 0, or an error (nothing changed)
+ */
+CRM_EXTERN(int) crm_lead_judge_all(size_t *changed, crm_db *db);
+
 /** The name of a purchase timeline ("within_1m", ...), or NULL when out of range. */
 CRM_EXTERN(const char *) crm_purchase_timeline_name(crm_purchase_timeline timeline);
 

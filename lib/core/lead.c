@@ -896,6 +896,91 @@ int crm_lead_ingest(crm_ingest_result *result, crm_db *db, const char *json)
     return crm_lead_ingest_n(result, db, json, strlen(json));
 }
 
+/* ---- judge again ------------------------------------------------------ */
+
+typedef struct judged {
+    char id[CRM_ID_LEN + 1];
+} judged;
+
+/* Write one lead's new verdict with its event. */
+static int store_quality(crm_db *db, const char *id, size_t *changed)
+{
+    crm_lead *l = NULL;
+    cJSON *why = NULL;
+    crm_lead_quality q;
+    int rc = crm_lead_get(&l, db, id);
+    if (rc == 0)
+        rc = crm__lead_judge(&q, &why, l);
+    if (rc == 0 && q != l->quality) {
+        cJSON *data = cJSON_CreateObject();
+        bool attached = false;
+        bool ok = data && cJSON_AddStringToObject(data, "from", crm_lead_quality_name(l->quality)) &&
+                  cJSON_AddStringToObject(data, "to", crm_lead_quality_name(q)) &&
+                  (why ? (attached = cJSON_AddItemToObject(data, "quality_reasons", why))
+                       : cJSON_AddNullToObject(data, "quality_reasons") != NULL);
+        if (attached)
+            why = NULL;
+        char *text = NULL;
+        rc = ok ? print_json(&text, data) : (cJSON_Delete(data), crm__error_nomem());
+        if (rc == 0) {
+            l->quality = q;
+            l->updated_at = crm_db_now(db);
+            rc = db->backend->lead_update(db->backend, l);
+        }
+        if (rc == 0)
+            rc = crm__event_append(db, "lead.quality", "lead", l->id, l->dealer_id, text);
+        if (rc == 0)
+            (*changed)++;
+        cJSON_free(text);
+    }
+    cJSON_Delete(why);
+    crm_lead_free(l);
+    return rc;
+}
+
+int crm_lead_judge_all(size_t *changed, crm_db *db)
+{
+    if (changed)
+        *changed = 0;
+    if (!db)
+        return crm_error_set(CRM_EINVALID, "db: required");
+    /* Find the leads whose verdict moves (a read-only pass), then write
+     * them: the listing's rows are borrowed and must not be held across
+     * writes. */
+    judged *ids = NULL;
+    size_t n = 0, cap = 0, count = 0;
+    crm_iter *it = NULL;
+    int rc = crm_lead_iter_new(&it, db, NULL);
+    const crm_lead *l;
+    while (rc == 0 && (rc = crm_lead_next(&l, it)) == 0) {
+        crm_lead_quality q;
+        if ((rc = crm__lead_judge(&q, NULL, l)) != 0 || q == l->quality)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            judged *p = realloc(ids, cap * sizeof *p);
+            if (!p) {
+                rc = crm__error_nomem();
+                break;
+            }
+            ids = p;
+        }
+        snprintf(ids[n++].id, sizeof ids->id, "%s", l->id);
+    }
+    if (rc == CRM_ITEROVER)
+        rc = 0;
+    crm_iter_free(it);
+    if (rc == 0 && n && (rc = crm__tx_begin(db)) == 0) {
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            rc = store_quality(db, ids[i].id, &count);
+        rc = crm__tx_end(db, rc);
+    }
+    free(ids);
+    if (rc == 0 && changed)
+        *changed = count;
+    return rc;
+}
+
 /* ---- get ------------------------------------------------------------ */
 
 static int get_borrowed(crm_db *db, const char *id, crm_lead *out)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -590,6 +591,56 @@ static void quality_names(void **state)
     assert_crm_error(crm_lead_quality_parse(&q, "bad"), CRM_EINVALID, "quality: unknown quality 'bad'");
 }
 
+/* Leads stored before quality existed read as ok: judging them again finds
+ * the junk and the suspect, writes only those, with an event, and a second
+ * run has nothing left to do. */
+static void judge_all_finds_what_older_leads_hid(void **state)
+{
+    (void)state;
+    const char *path = test_db_path("judge.db");
+    crm_db *db;
+    assert_int_equal(crm_db_open(&db, path, NULL), 0);
+    crm_ingest_result ok, junk, suspect;
+    assert_int_equal(crm_lead_ingest(&ok, db, "{\"channel\":\"app\",\"name\":\"张伟\",\"phone\":\"13912345670\"}"), 0);
+    assert_int_equal(crm_lead_ingest(&junk, db, "{\"channel\":\"app\",\"phone\":\"13800138000\"}"), 0);
+    assert_int_equal(crm_lead_ingest(&suspect, db, "{\"channel\":\"app\",\"name\":\"test\",\"phone\":\"13912345671\"}"), 0);
+    crm_db_close(db);
+    /* As migration 8 leaves them: every lead ok. */
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw, "UPDATE lead SET quality = 0", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+
+    assert_int_equal(crm_db_open(&db, path, NULL), 0);
+    size_t before = test_count_events(db, junk.id), changed = 99;
+    assert_int_equal(crm_lead_judge_all(&changed, db), 0);
+    assert_int_equal(changed, 2);
+    const struct {
+        const char *id;
+        crm_lead_quality want;
+    } leads[] = {{ok.id, CRM_LEAD_QUALITY_OK}, {junk.id, CRM_LEAD_QUALITY_JUNK}, {suspect.id, CRM_LEAD_QUALITY_SUSPECT}};
+    for (size_t i = 0; i < 3; i++) {
+        crm_lead *l = get(db, leads[i].id);
+        assert_int_equal(l->quality, leads[i].want);
+        crm_lead_free(l);
+    }
+    assert_int_equal(test_count_events(db, junk.id), before + 1);
+    assert_int_equal(test_count_events(db, ok.id), before); /* unchanged: not written */
+    crm_iter *it;
+    const crm_event *e = NULL;
+    assert_int_equal(crm_event_iter_new(&it, db, junk.id), 0);
+    while (crm_event_next(&e, it) == 0 && strcmp(e->kind, "lead.quality") != 0)
+        ;
+    assert_non_null(e);
+    assert_string_equal(e->kind, "lead.quality");
+    assert_string_equal(e->data, "{\"from\":\"ok\",\"to\":\"junk\",\"quality_reasons\":{\"phone\":\"test_number\",\"contact\":\"no_usable_contact\"}}");
+    crm_iter_free(it);
+    assert_int_equal(crm_lead_judge_all(&changed, db), 0);
+    assert_int_equal(changed, 0);
+    assert_crm_error(crm_lead_judge_all(NULL, NULL), CRM_EINVALID, "db: required");
+    crm_db_close(db);
+}
+
 #define DB_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup_memory, test_teardown_db)
 
 int main(void)
@@ -612,6 +663,7 @@ int main(void)
         cmocka_unit_test(status_and_timeline_names),
         DB_TEST(ingest_judges_quality),
         cmocka_unit_test(quality_names),
+        cmocka_unit_test(judge_all_finds_what_older_leads_hid),
     };
     return cmocka_run_group_tests_name("lead", tests, NULL, NULL);
 }
