@@ -569,6 +569,7 @@ CRMB_JAVA_HANDLE(crmb_event_iter, "java.util.Iterator<Event>, AutoCloseable")
     void set_actor(const char *actor) { crmb_db_set_actor($self, actor); }
     void enable_matching(const char *config) { crmb_db_enable_matching($self, config); }
     int64_t index_matching() { return crmb_db_match_index($self); }
+    int64_t judge_all() { return crmb_lead_judge_all($self); }
     void disable_matching() { crmb_db_disable_matching($self); }
     void enable_scoring(const char *model_json) { crmb_db_enable_scoring($self, model_json); }
     void disable_scoring() { crmb_db_disable_scoring($self); }
@@ -685,6 +686,7 @@ const char *crmb_merge_default_rules(void);
 %javamethodmodifiers crmb_handle::setActor "public synchronized";
 %javamethodmodifiers crmb_handle::enableMatching "public synchronized";
 %javamethodmodifiers crmb_handle::indexMatching "public synchronized";
+%javamethodmodifiers crmb_handle::judgeAll "public synchronized";
 %javamethodmodifiers crmb_handle::disableMatching "public synchronized";
 %javamethodmodifiers crmb_handle::enableScoring "public synchronized";
 %javamethodmodifiers crmb_handle::disableScoring "public synchronized";
@@ -1139,6 +1141,12 @@ const char *crmb_merge_default_rules(void);
     void enableMatching(const char *config) { crmb_db_enable_matching($self, config); }
     /** Store the matching keys of every stored lead (after enableMatching); returns how many leads. */
     int64_t indexMatching() { return crmb_db_match_index($self); }
+    /**
+     * Judge every lead in the scope again (ok, suspect, junk, as ingest does: leads stored
+     * before quality existed read as ok), in one transaction; only the leads whose quality
+     * changes are written, each with a "lead.quality" event. Returns how many changed.
+     */
+    int64_t judgeAll() { return crmb_lead_judge_all($self); }
     void disableMatching() { crmb_db_disable_matching($self); }
     /** Score every lead that ingest stores with this model (JSON), in the same transaction. */
     void enableScoring(const char *modelJson) { crmb_db_enable_scoring($self, modelJson); }

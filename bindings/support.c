@@ -255,6 +255,15 @@ int64_t crmb_db_match_index(crmb_handle *h)
     return (int64_t)n;
 }
 
+int64_t crmb_lead_judge_all(crmb_handle *h)
+{
+    size_t n = 0;
+    crm_db *db = open_db(h);
+    if (db == NULL || check(crm_lead_judge_all(&n, db)) < 0)
+        return -1;
+    return (int64_t)n;
+}
+
 void crmb_db_disable_matching(crmb_handle *h)
 {
     crm_db *db = open_db(h);

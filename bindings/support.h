@@ -72,6 +72,8 @@ void crmb_db_enable_matching(crmb_handle *h, const char *config);
 int64_t crmb_db_match_index(crmb_handle *h);
 /** crm_match_disable(). */
 void crmb_db_disable_matching(crmb_handle *h);
+/** crm_lead_judge_all(): how many leads got a new quality, or -1 with the status set. */
+int64_t crmb_lead_judge_all(crmb_handle *h);
 /** crm_score_enable(): a model document. */
 void crmb_db_enable_scoring(crmb_handle *h, const char *model_json);
 /** crm_score_disable(). */

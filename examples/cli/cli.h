@@ -37,6 +37,7 @@ int cli_cmd_init(int argc, char **argv, cli_globals *g);
 int cli_cmd_import(int argc, char **argv, cli_globals *g);
 int cli_cmd_leads(int argc, char **argv, cli_globals *g);
 int cli_cmd_show(int argc, char **argv, cli_globals *g);
+int cli_cmd_judge(int argc, char **argv, cli_globals *g);  /* judge.c */
 int cli_cmd_model(int argc, char **argv, cli_globals *g);
 int cli_cmd_score(int argc, char **argv, cli_globals *g);
 int cli_cmd_status(int argc, char **argv, cli_globals *g);

@@ -6,7 +6,7 @@
  * This file holds the entry point, the global options, the shared
  * argument and message helpers, and the `init` command. The other commands
  * live in import.c, leads.c, workorders.c, customers.c, clean.c, dedupe.c,
- * review.c, merge.c, score.c, lifecycle.c, report.c and route.c.
+ * review.c, merge.c, score.c, lifecycle.c, report.c, route.c and judge.c.
  */
 #include "cli.h"
 
@@ -24,6 +24,7 @@ static const char main_usage[] =
     "  import FILE|-        import leads from NDJSON or CSV\n"
     "  leads                list leads (text table or NDJSON)\n"
     "  show ID              show one lead with its audit history\n"
+    "  judge                judge every lead's quality again (ok, suspect, junk)\n"
     "  wo SUBCOMMAND        work orders: create, assign, move, comment, show, list, escalate\n"
     "  customer ACTION      resolve identities to customers, the 360 view, unmerge, consent\n"
     "  member ACTION        enrol members, show them, re-evaluate tiers\n"
@@ -251,6 +252,7 @@ static const cli_command commands[] = {
     { "import", cli_cmd_import },
     { "leads", cli_cmd_leads },
     { "show", cli_cmd_show },
+    { "judge", cli_cmd_judge },
     { "wo", cli_cmd_wo },
     { "report", cli_cmd_report },
     { "customer", cli_cmd_customer },

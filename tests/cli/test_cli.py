@@ -62,7 +62,7 @@ def loaded(db):
 
 # ---- options, help, exit codes ----
 
-COMMANDS = ["init", "import", "leads", "show", "customer", "member", "points", "tag", "segment", "vehicle",
+COMMANDS = ["init", "import", "leads", "show", "judge", "customer", "member", "points", "tag", "segment", "vehicle",
             "model", "score", "status", "stages", "report", "route", "recycle", "review", "merge", "unmerge",
             "merges"]
 
@@ -143,6 +143,8 @@ def test_no_command_is_usage_error():
     ["unmerge"],
     ["merges", "--limit", "0"],
     ["merges", "--lead", "nope"],
+    ["judge", "--bogus"],
+    ["judge", "extra"],
 ])
 def test_usage_errors_exit_2(args, db):
     p = run(*args, db=db, check=2)
@@ -644,6 +646,53 @@ def test_import_summary_quality_with_scoring(db, tmp_path):
     assert "4 created (4 scored with default; 1 junk, 2 suspect), 0 duplicates" in p.out, p.out
     s = summary(run("import", "--json", "--score-model", "default", f, db=db, check=0))
     assert (s["created"], s["scored"], s["junk"], s["suspect"]) == (0, 0, 0, 0)
+
+
+def forget_quality(db):
+    """Every lead ok, as leads stored before quality existed read."""
+    import sqlite3
+    raw = sqlite3.connect(str(db))
+    with raw:
+        raw.execute("UPDATE lead SET quality = 0")
+    raw.close()
+
+
+def test_judge_finds_what_older_leads_hid(db):
+    ok, junk, suspect = ingest(db, {"channel": "app", "name": "张伟", "phone": "13912345670"},
+                               {"channel": "app", "phone": "13800138000"},
+                               {"channel": "app", "name": "test", "phone": "13912345671"})
+    forget_quality(db)
+    assert [l["quality"] for l in leads_json(db)] == ["ok", "ok", "ok"]
+    p = run("--actor", "cleaner", "judge", db=db, check=0)
+    assert p.out == "judged again: 2 leads changed quality\n"
+    assert p.err == ""
+    assert [(l["id"], l["quality"]) for l in leads_json(db)] == [(ok, "ok"), (junk, "junk"), (suspect, "suspect")]
+    events = json.loads(run("show", "--json", junk, db=db, check=0).out)["events"]
+    (e,) = [e for e in events if e["kind"] == "lead.quality"]
+    assert e["actor"] == "cleaner"
+    assert e["data"] == {"from": "ok", "to": "junk",
+                         "quality_reasons": {"phone": "test_number", "contact": "no_usable_contact"}}
+    events = json.loads(run("show", "--json", ok, db=db, check=0).out)["events"]
+    assert [e for e in events if e["kind"] == "lead.quality"] == []   # unchanged: not written
+    # again: nothing changes
+    assert run("judge", db=db, check=0).out == "judged again: 0 leads changed quality\n"
+    assert json.loads(run("judge", "--json", db=db, check=0).out) == {"changed": 0}
+
+
+def test_judge_json_and_dealer_scope(db):
+    d1, d2 = ingest(db, {"channel": "app", "phone": "13800138000", "dealer_id": "D001"},
+                    {"channel": "app", "phone": "13333333333", "dealer_id": "D002"})
+    forget_quality(db)
+    assert json.loads(run("--dealer", "D002", "judge", "--json", db=db, check=0).out) == {"changed": 1}
+    assert [(l["id"], l["quality"]) for l in leads_json(db)] == [(d1, "ok"), (d2, "junk")]
+    assert json.loads(run("judge", "--json", "--db", db, check=0).out) == {"changed": 1}
+    assert [l["quality"] for l in leads_json(db)] == ["junk", "junk"]
+
+
+def test_judge_on_missing_database_fails(tmp_path):
+    p = run("judge", db=tmp_path / "none.db", check=1)
+    assert "no such database" in p.err and p.out == ""
+    assert not (tmp_path / "none.db").exists()
 
 
 def test_leads_and_import_help_mention_quality():

@@ -152,6 +152,50 @@ public class LeadQualityTest {
         }
     }
 
+    static int qualityEvents(Crm d, String id) {
+        int n = 0;
+        try (EventIterator it = d.events(id)) {
+            while (it.hasNext())
+                n += "lead.quality".equals(it.next().getKind()) ? 1 : 0;
+        }
+        return n;
+    }
+
+    /* Leads stored without quality (the "old" leads judgeAll is for) need raw SQL on the file,
+     * which Java tests have no way to run: tests/python and tests/cli cover that case. */
+    @Test
+    public void judgeAllOnLeadsJudgedOnIngestChangesNothing() {
+        assertEquals(0L, db.judgeAll());
+        assertEquals(List.of("junk", "suspect", "suspect", "ok"), qualities(db.leads()));
+        for (String id : ids)
+            assertEquals(id, 0, qualityEvents(db, id));
+        db.setScope("D001");
+        assertEquals(0L, db.judgeAll());
+        db.setScope(null);
+        try (Transaction tx = db.transaction()) {
+            assertEquals(0L, db.judgeAll());
+            assertEquals(1, db.getTransactionDepth());
+            tx.commit();
+        }
+        assertEquals(0, db.getTransactionDepth());
+        try (Crm d = Crm.open(":memory:")) {
+            assertEquals(0L, d.judgeAll());
+        }
+    }
+
+    @Test
+    public void judgeAllOnAClosedDatabaseThrows() {
+        Crm d = Crm.open(":memory:");
+        d.ingest(JUNK);
+        d.close();
+        try {
+            d.judgeAll();
+            fail("judged on a closed handle");
+        } catch (ConflictException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("closed"));
+        }
+    }
+
     @Test
     public void qualitySurvivesReopening() throws Exception {
         String path = new File(tmp.getRoot(), "q.db").getPath();

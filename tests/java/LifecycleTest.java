@@ -45,6 +45,7 @@ public class LifecycleTest {
             d -> d.setActor("alice"),
             d -> d.setTime(1),
             d -> d.now(),
+            d -> d.judgeAll(),
             d -> d.transaction(),
         };
         for (int i = 0; i < uses.length; i++) {

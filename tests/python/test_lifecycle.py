@@ -35,6 +35,7 @@ def test_close_twice_is_a_noop():
     lambda db: setattr(db, "actor", "alice"),
     lambda db: db.set_time(1),
     lambda db: db.now(),
+    lambda db: db.judge_all(),
     lambda db: db.in_transaction,
 ])
 def test_use_after_close_raises(use):

@@ -168,3 +168,94 @@ def test_low_level_unknown_quality_bits_refused():
     h.close()
     del h
     gc.collect()
+
+
+# -- judging stored leads again (db.judge_all) --------------------------------
+
+SUSPECT_TEST = {"channel": "app", "name": "test", "phone": "13912345671"}   # placeholder name
+
+
+def _forget_quality(path):
+    """Every lead ok, as leads stored before quality existed read."""
+    import sqlite3
+    raw = sqlite3.connect(str(path))
+    with raw:
+        raw.execute("UPDATE lead SET quality = 0")
+    raw.close()
+
+
+def _old_leads(path, *docs):
+    """Leads ingested into a file database whose quality is then forgotten; their ids."""
+    with crm.open(path) as d:
+        d.set_time(T0)
+        ids = [d.ingest(doc)["id"] for doc in docs]
+    _forget_quality(path)
+    return ids
+
+
+def _quality_events(db, lead_id):
+    return [e for e in db.events(lead_id) if e["kind"] == "lead.quality"]
+
+
+def test_judge_all_finds_what_older_leads_hid(tmp_path):
+    path = tmp_path / "old.db"
+    ok, junk, suspect = _old_leads(path, {"channel": "app", "name": "张伟", "phone": "13912345670"},
+                                   {"channel": "app", "phone": "13800138000"}, SUSPECT_TEST)
+    with crm.open(path) as db:
+        db.actor = "judge"
+        assert [db.get(i)["quality"] for i in (ok, junk, suspect)] == ["ok", "ok", "ok"]
+        n = db.judge_all()
+        assert type(n) is int and n == 2
+        assert [db.get(i)["quality"] for i in (ok, junk, suspect)] == ["ok", "junk", "suspect"]
+        assert [x["id"] for x in db.leads(quality="junk")] == [junk]
+        (e,) = _quality_events(db, junk)
+        assert e["actor"] == "judge" and e["entity_id"] == junk
+        assert e["data"] == {"from": "ok", "to": "junk",
+                             "quality_reasons": {"phone": "test_number", "contact": "no_usable_contact"}}
+        (e,) = _quality_events(db, suspect)
+        assert (e["data"]["from"], e["data"]["to"]) == ("ok", "suspect")
+        assert "name" in e["data"]["quality_reasons"]
+        assert _quality_events(db, ok) == []          # unchanged: not written
+        assert db.judge_all() == 0                     # a second run changes nothing
+        assert len(_quality_events(db, junk)) == 1
+    with crm.open(path) as db:                         # kept
+        assert db.get(junk)["quality"] == "junk"
+
+
+def test_judge_all_on_leads_judged_on_ingest_changes_nothing(mixed):
+    db, ids = mixed
+    assert db.judge_all() == 0
+    assert [x["quality"] for x in db.leads()] == ["junk", "suspect", "suspect", "ok"]
+    assert all(_quality_events(db, i) == [] for i in ids)
+
+
+def test_judge_all_on_an_empty_database(db):
+    assert db.judge_all() == 0
+
+
+def test_judge_all_stays_within_the_scope(tmp_path):
+    path = tmp_path / "old.db"
+    # two junk leads (different phones: the same one would be a duplicate)
+    d1, d2 = _old_leads(path, dict(JUNK, dealer_id="D001"), dict(JUNK, dealer_id="D002", phone="13333333333"))
+    assert d1 != d2
+    with crm.open(path) as db:
+        db.scope = "D002"
+        assert db.judge_all() == 1
+        db.scope = None
+        assert db.get(d1)["quality"] == "ok"           # out of scope: untouched
+        assert db.get(d2)["quality"] == "junk"
+        assert db.judge_all() == 1
+        assert db.get(d1)["quality"] == "junk"
+
+
+def test_judge_all_is_undone_by_the_enclosing_rollback(tmp_path):
+    path = tmp_path / "old.db"
+    (junk,) = _old_leads(path, JUNK)
+    with crm.open(path) as db:
+        db.begin()
+        assert db.judge_all() == 1
+        assert db.get(junk)["quality"] == "junk"
+        db.rollback()
+        assert db.get(junk)["quality"] == "ok"
+        assert _quality_events(db, junk) == []
+        assert db.judge_all() == 1

@@ -519,6 +519,16 @@ class Db:
             lead = bytes(lead)
         return self._h.ingest(lead)
 
+    def judge_all(self):
+        """Judge the quality of every lead this handle can see again ("ok",
+        "suspect" or "junk", by the cleaners, as :meth:`ingest` does), for
+        leads stored before quality existed (they read as "ok") or before
+        the cleaners learnt more. One transaction; only the leads whose
+        quality changes are written, each with a "lead.quality" event
+        (data: from, to, quality_reasons); merged-away leads are left as
+        they are. Returns how many leads changed (0 on a second run)."""
+        return self._h.judge_all()
+
     # -- lifecycle ---------------------------------------------------------
 
     def transition(self, lead_id, to, reason=None, dealer=None, owner=None):
