@@ -36,6 +36,9 @@ printf '%s\n' '{"channel":"website","phone":"138 1234 abcd"}' '{"channel":"dcc",
 say crm --db "$db" leads --channel douyin --since 2026-06-01 --limit 8
 $crm --db "$db" leads --channel douyin --since 2026-06-01 --limit 8
 
+say "crm --db $db leads --quality suspect,junk --limit 5   # what the cleaners found on ingest"
+$crm --db "$db" leads --quality suspect,junk --limit 5
+
 first=$($crm --db "$db" leads --json --limit 1 | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
 say crm --db "$db" show "$first"
 $crm --db "$db" show "$first"
