@@ -898,10 +898,6 @@ int crm_lead_ingest(crm_ingest_result *result, crm_db *db, const char *json)
 
 /* ---- judge again ------------------------------------------------------ */
 
-typedef struct judged {
-    char id[CRM_ID_LEN + 1];
-} judged;
-
 /* Write one lead's new verdict with its event. */
 static int store_quality(crm_db *db, const char *id, size_t *changed)
 {
@@ -947,35 +943,25 @@ int crm_lead_judge_all(size_t *changed, crm_db *db)
     /* Find the leads whose verdict moves (a read-only pass), then write
      * them: the listing's rows are borrowed and must not be held across
      * writes. */
-    judged *ids = NULL;
-    size_t n = 0, cap = 0, count = 0;
+    crm_id_list moved = {0};
+    size_t count = 0;
     crm_iter *it = NULL;
     int rc = crm_lead_iter_new(&it, db, NULL);
     const crm_lead *l;
     while (rc == 0 && (rc = crm_lead_next(&l, it)) == 0) {
         crm_lead_quality q;
-        if ((rc = crm__lead_judge(&q, NULL, l)) != 0 || q == l->quality)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 256;
-            judged *p = realloc(ids, cap * sizeof *p);
-            if (!p) {
-                rc = crm__error_nomem();
-                break;
-            }
-            ids = p;
-        }
-        snprintf(ids[n++].id, sizeof ids->id, "%s", l->id);
+        if ((rc = crm__lead_judge(&q, NULL, l)) == 0 && q != l->quality)
+            rc = crm__id_list_push(&moved, l->id);
     }
     if (rc == CRM_ITEROVER)
         rc = 0;
     crm_iter_free(it);
-    if (rc == 0 && n && (rc = crm__tx_begin(db)) == 0) {
-        for (size_t i = 0; rc == 0 && i < n; i++)
-            rc = store_quality(db, ids[i].id, &count);
+    if (rc == 0 && moved.n && (rc = crm__tx_begin(db)) == 0) {
+        for (size_t i = 0; rc == 0 && i < moved.n; i++)
+            rc = store_quality(db, moved.ids[i], &count);
         rc = crm__tx_end(db, rc);
     }
-    free(ids);
+    free(moved.ids);
     if (rc == 0 && changed)
         *changed = count;
     return rc;

@@ -252,10 +252,6 @@ int crm_lead_stages(crm_lead_stage **out, size_t *count, crm_db *db, const char 
     return rc;
 }
 
-typedef struct overdue {
-    char id[CRM_ID_LEN + 1];
-} overdue;
-
 /* When the lead's latest assignment began, or -1. */
 static int last_assigned_at(crm_db *db, const char *id, int64_t *out)
 {
@@ -286,8 +282,7 @@ int crm_lead_recycle_overdue(size_t *recycled, crm_db *db, int64_t follow_up_ms)
         return rc;
     int64_t now = crm_db_now(db);
     /* Find them first (the listing's rows are borrowed), then move them. */
-    overdue *ids = NULL;
-    size_t n = 0, cap = 0;
+    crm_id_list due = {0};
     crm_lead_filter f = CRM_LEAD_FILTER_INIT;
     f.statuses = 1u << CRM_LEAD_ASSIGNED;
     crm_iter *it = NULL;
@@ -301,29 +296,20 @@ int crm_lead_recycle_overdue(size_t *recycled, crm_db *db, int64_t follow_up_ms)
             break;
         if (at < 0 || now - at < follow_up_ms)
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            overdue *p = realloc(ids, cap * sizeof *p);
-            if (!p) {
-                rc = crm__error_nomem();
-                break;
-            }
-            ids = p;
-        }
-        memcpy(ids[n++].id, id, sizeof id);
+        rc = crm__id_list_push(&due, id);
     }
     crm_iter_free(it);
     if (rc == CRM_ITEROVER)
         rc = 0;
-    if (rc == 0 && n) {
+    if (rc == 0 && due.n) {
         char reason[96];
         snprintf(reason, sizeof reason, "recycled: not contacted within %lld minutes of assignment",
                  (long long)(follow_up_ms / 60000));
         rc = crm__tx_begin(db);
         if (rc == 0) {
-            for (size_t i = 0; rc == 0 && i < n; i++) {
+            for (size_t i = 0; rc == 0 && i < due.n; i++) {
                 crm_lead *own;
-                if ((rc = crm_lead_get(&own, db, ids[i].id)))
+                if ((rc = crm_lead_get(&own, db, due.ids[i])))
                     break;
                 rc = apply(db, own, CRM_LEAD_NEW, reason, NULL, NULL, true);
                 crm_lead_free(own);
@@ -331,8 +317,8 @@ int crm_lead_recycle_overdue(size_t *recycled, crm_db *db, int64_t follow_up_ms)
             rc = crm__tx_end(db, rc);
         }
     }
-    free(ids);
+    free(due.ids);
     if (rc == 0 && recycled)
-        *recycled = n;
+        *recycled = due.n;
     return rc;
 }

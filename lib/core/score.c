@@ -345,10 +345,6 @@ int crm_lead_score(crm_score *out, crm_db *db, const crm_model *m, const char *i
     return rc;
 }
 
-typedef struct rescore_change {
-    char id[CRM_ID_LEN + 1];
-} rescore_change;
-
 int crm_lead_rescore_all(size_t *changed, crm_db *db, const crm_model *m)
 {
     if (changed)
@@ -359,8 +355,7 @@ int crm_lead_rescore_all(size_t *changed, crm_db *db, const crm_model *m)
     /* First find the leads whose score moves (a read-only pass), then
      * write them: the listing's rows are borrowed and must not be held
      * across writes. */
-    rescore_change *ids = NULL;
-    size_t n = 0, cap = 0;
+    crm_id_list moved = {0};
     crm_iter *it = NULL;
     int rc = crm_lead_iter_new(&it, db, NULL);
     const crm_lead *l;
@@ -370,27 +365,18 @@ int crm_lead_rescore_all(size_t *changed, crm_db *db, const crm_model *m)
             break;
         if (s.score == l->score && l->grade && strcmp(s.grade, l->grade) == 0)
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 256;
-            rescore_change *p = realloc(ids, cap * sizeof *p);
-            if (!p) {
-                rc = crm__error_nomem();
-                break;
-            }
-            ids = p;
-        }
-        snprintf(ids[n++].id, sizeof ids->id, "%s", l->id);
+        rc = crm__id_list_push(&moved, l->id);
     }
     if (rc == CRM_ITEROVER)
         rc = 0;
     crm_iter_free(it);
-    if (rc == 0 && n) {
+    if (rc == 0 && moved.n) {
         rc = crm__tx_begin(db);
         if (rc == 0) {
-            for (size_t i = 0; rc == 0 && i < n; i++) {
+            for (size_t i = 0; rc == 0 && i < moved.n; i++) {
                 crm_lead *own;
                 crm_score s;
-                if ((rc = crm_lead_get(&own, db, ids[i].id)))
+                if ((rc = crm_lead_get(&own, db, moved.ids[i])))
                     break;
                 const char *grade = own->grade;
                 rc = score_of(&s, m, own, now);
@@ -402,9 +388,9 @@ int crm_lead_rescore_all(size_t *changed, crm_db *db, const crm_model *m)
             rc = crm__tx_end(db, rc);
         }
     }
-    free(ids);
+    free(moved.ids);
     if (rc == 0 && changed)
-        *changed = n;
+        *changed = moved.n;
     return rc;
 }
 

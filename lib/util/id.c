@@ -1,3 +1,5 @@
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <uuid/uuid.h>
 
@@ -68,4 +70,18 @@ bool crm__id_valid(const char *s)
         }
     }
     return true;
+}
+
+int crm__id_list_push(crm_id_list *list, const char *id)
+{
+    if (list->n == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 256;
+        char(*p)[CRM_ID_LEN + 1] = realloc(list->ids, cap * sizeof *p);
+        if (!p)
+            return crm__error_nomem();
+        list->ids = p;
+        list->cap = cap;
+    }
+    snprintf(list->ids[list->n++], CRM_ID_LEN + 1, "%s", id);
+    return 0;
 }

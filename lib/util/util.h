@@ -77,4 +77,14 @@ void crm__idgen_next(crm_idgen *g, int64_t unix_ms, char out[CRM_ID_LEN + 1]);
 /* True when s is a UUID string in canonical lower- or upper-case form. */
 bool crm__id_valid(const char *s);
 
+/* A growing list of ids, for the passes that find records while a listing
+ * streams and change them after it ended (a listing's rows are borrowed
+ * and must not be held across writes). Start zeroed; free with free(ids). */
+typedef struct crm_id_list {
+    char (*ids)[CRM_ID_LEN + 1];
+    size_t n, cap;
+} crm_id_list;
+/* Append a copy of id; CRM_ENOMEM (error set) when out of memory. */
+int crm__id_list_push(crm_id_list *list, const char *id);
+
 #endif

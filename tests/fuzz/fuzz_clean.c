@@ -7,17 +7,15 @@
 
 #include <crm/crm.h>
 
+#include "fuzz_input.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1)
-        return 0;
-    char *text = malloc(size);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data + 1, size - 1);
-    text[size - 1] = '\0';
     static const char *const kinds[] = {"phone", "name", "email", "region", "id_card", "vin"};
     char *out = NULL;
     if (data[0] < 6 * 40) {

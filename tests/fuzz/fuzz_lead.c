@@ -15,6 +15,8 @@
 
 #include <crm/crm.h>
 
+#include "fuzz_input.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(cond)                                                                      \
@@ -111,13 +113,9 @@ static void fuzz_merge_rules(const char *rules)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1)
-        return 0;
-    char *text = malloc(size);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data + 1, size - 1);
-    text[size - 1] = '\0';
     setup();
     CHECK(crm_db_begin(db) == 0);
     if (data[0] & 1)
