@@ -625,17 +625,14 @@ int crm__lead_judge(crm_lead_quality *out, cJSON **why, const crm_lead *l)
     return 0;
 }
 
-/* The "lead.created" event's data: the score's (if any) with the quality
- * and its reasons when the lead is not ok. NULL data stays NULL for a
- * plain ok lead (most of them: the row is the state). */
+/* The "lead.created" event's data when the lead is not ok: the score's
+ * data (if any) with the quality and its reasons. NULL for an ok lead,
+ * whose event carries the score's data as it is (no copy on the hot path). */
 static int created_event_data(char **out, const lead_input *in, const char *scored)
 {
     *out = NULL;
-    if (in->lead.quality == CRM_LEAD_QUALITY_OK) {
-        if (scored && !(*out = crm__strdup(scored)))
-            return crm__error_nomem();
+    if (in->lead.quality == CRM_LEAD_QUALITY_OK)
         return 0;
-    }
     cJSON *o = scored ? cJSON_Parse(scored) : cJSON_CreateObject();
     cJSON *why = in->quality_why ? cJSON_Duplicate(in->quality_why, true) : cJSON_CreateObject();
     bool attached = false;
@@ -771,8 +768,8 @@ static int store_new(crm_db *db, lead_input *in, crm_ingest_result *res)
      * would double the storage and leave personal data behind where an
      * erasure must reach it. */
     if (rc == 0)
-        rc = crm__event_append(db, "lead.created", "lead", id, in->lead.dealer_id, event_data);
-    free(event_data);
+        rc = crm__event_append(db, "lead.created", "lead", id, in->lead.dealer_id, event_data ? event_data : scored);
+    cJSON_free(event_data);
     if (rc == 0) {
         res->outcome = CRM_INGEST_CREATED;
         memcpy(res->id, id, sizeof res->id);
